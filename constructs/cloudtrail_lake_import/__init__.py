@@ -1,0 +1,1 @@
+"""AWS CDK constructs that import CloudTrail trail logs from S3 into CloudTrail Lake."""

@@ -1,0 +1,89 @@
+"""Connect the simulator to real boto3 clients at the HTTP boundary.
+
+botocore serializes and validates each request against the service model,
+signs it, then emits ``before-send``; the handler here answers with a JSON
+1.1 body as the service would, so botocore parses the answer, maps error
+codes to its exception classes and applies its own retry rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from .simulator import CloudTrailImportSimulator, ServiceError
+
+if TYPE_CHECKING:
+    from botocore.hooks import BaseEventHooks
+
+_EVENT = "before-send.cloudtrail"
+_TIMESTAMP_FIELDS = ("StartEventTime", "EndEventTime")
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+class Connection:
+    """The simulator's answer to CloudTrail requests on one event emitter."""
+
+    def __init__(self, simulator: CloudTrailImportSimulator) -> None:
+        self.simulator = simulator
+
+    def attach(self, events: BaseEventHooks) -> None:
+        """Answer CloudTrail requests sent by clients using ``events``."""
+        handler: Any = self
+        # First, so that this answer wins over any other before-send hook.
+        events.register_first(_EVENT, handler, unique_id=f"cloudtrail-import-simulator-{id(self)}")
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        target = request.headers.get("X-Amz-Target", b"")
+        operation = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
+        body = request.body or b"{}"
+        params = json.loads(body.decode() if isinstance(body, bytes) else str(body))
+        for name in _TIMESTAMP_FIELDS:
+            if name in params:
+                params[name] = datetime.fromtimestamp(float(params[name]), UTC)
+        try:
+            status, answer = 200, self.simulator.handle(operation, params)
+        except ServiceError as error:
+            status, answer = error.status, {"__type": error.code, "message": error.message}
+        data = json.dumps(answer, default=_encode).encode()
+        headers: Any = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "sim-" + operation}
+        return AWSResponse(request.url, status, headers, _Body(data))
+
+
+def _encode(value: object) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+# moto answers every service it knows, CloudTrail included, and resets boto3's
+# default session when it starts: give it this config, then enter
+# ``default_session`` inside ``mock_aws``.
+MOTO_CONFIG: Any = {"core": {"passthrough": {"services": ["cloudtrail"]}}}
+
+
+@contextlib.contextmanager
+def default_session(simulator: CloudTrailImportSimulator) -> Iterator[boto3.Session]:
+    """Make boto3's default session answer CloudTrail from ``simulator`` while inside."""
+    previous = boto3.DEFAULT_SESSION
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                            region_name=simulator.region)
+    Connection(simulator).attach(session.events)
+    boto3.DEFAULT_SESSION = session
+    try:
+        yield session
+    finally:
+        boto3.DEFAULT_SESSION = previous

@@ -1,0 +1,246 @@
+"""The CloudTrail import API as the lifecycle needs it: typed, paginated, translated.
+
+Service errors that the user must act on become ``ImportResourceError`` with
+the property to look at; throttling and 5xx are retried by botocore's standard
+retry mode before they reach this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .errors import ImportResourceError
+from .properties import ImportProperties, ImportWindow
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient as CloudTrailClient
+else:
+    CloudTrailClient = Any
+
+RUNNING = frozenset({"INITIALIZING", "IN_PROGRESS"})
+STATISTICS = ("PrefixesFound", "PrefixesCompleted", "FilesCompleted", "EventsCompleted", "FailedEntries")
+
+# Standard mode retries throttling and 5xx with backoff; ten attempts ride out
+# a burst of the one-request-per-second class limits of the import APIs.
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10}, user_agent_extra="cdk-cloudtrail-lake-import")
+
+# Which property to look at when StartImport rejects a request.
+_START_ERROR_HINTS = {
+    "EventDataStoreARNInvalidException": "check EventDataStoreArn",
+    "EventDataStoreNotFoundException": "check EventDataStoreArn: no such event data store in this account and region",
+    "InvalidEventDataStoreStatusException": "the event data store (EventDataStoreArn) must be ENABLED",
+    "InvalidEventDataStoreCategoryException": "the event data store (EventDataStoreArn) must collect CloudTrail events",
+    "InactiveEventDataStoreException": "the event data store (EventDataStoreArn) is not active",
+    "InvalidImportSourceException": "check S3LocationUri, S3BucketRegion and S3BucketAccessRoleArn",
+    "InsufficientEncryptionPolicyException": "the bucket or KMS key policy must let the access role read the logs",
+    "InvalidParameterException": "check StartEventTime, EndEventTime and the source properties",
+    "OperationNotPermittedException": "only the management account can import into an organization event data store",
+    "AccessDeniedException": "the handler's role lacks cloudtrail:StartImport or iam:PassRole on the access role",
+}
+
+
+_TRANSIENT_CODES = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
+                              "ServiceUnavailable", "InternalFailure", "InternalServerError"})
+
+
+class TransientError(ImportResourceError):
+    """CloudTrail stayed throttled or unavailable through every retry."""
+
+
+class AccountBusy(Exception):
+    """Another import runs in this account and region; this one must wait its turn."""
+
+
+@dataclass(frozen=True)
+class ImportState:
+    """What GetImport reports about one import."""
+
+    import_id: str
+    status: str
+    destination: str
+    source_uri: str
+    source_region: str
+    window: ImportWindow
+    updated: datetime | None
+    statistics: dict[str, int]
+
+    @property
+    def running(self) -> bool:
+        """True while the import initializes or runs."""
+        return self.status in RUNNING
+
+    def describes(self, props: ImportProperties) -> bool:
+        """True when this import reads the data ``props`` asks for."""
+        return (
+            self.destination == props.destination
+            and self.source_uri == props.source.uri
+            and self.source_region == props.source.region
+            and self.window == props.window
+        )
+
+    def attributes(self) -> dict[str, str]:
+        """The custom resource's attributes (CloudFormation attributes are strings)."""
+        data = {"ImportId": self.import_id, "ImportStatus": self.status}
+        data.update({name: str(self.statistics.get(name, 0)) for name in STATISTICS})
+        return data
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    """One entry of ListImportFailures."""
+
+    location: str
+    error_type: str
+    message: str
+
+
+def client() -> CloudTrailClient:
+    """A CloudTrail client from the default session, with standard retries."""
+    return boto3.client("cloudtrail", config=_RETRIES)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def get_import(ct: CloudTrailClient, import_id: str) -> ImportState | None:
+    """GetImport, or ``None`` when the import does not exist."""
+    try:
+        answer = ct.get_import(ImportId=import_id)
+    except ClientError as error:
+        if error_code(error) == "ImportNotFoundException":
+            return None
+        raise _translate("GetImport", error) from error
+    return _state(answer)
+
+
+def find_imports(ct: CloudTrailClient, props: ImportProperties) -> list[ImportState]:
+    """Every import of the same destination, source and window, newest first."""
+    found = []
+    for item in _list_imports(ct, props.destination):
+        if item.get("ImportStatus") == "STOPPED":
+            continue
+        state = get_import(ct, item["ImportId"])
+        if state is not None and state.describes(props):
+            found.append(state)
+    return sorted(found, key=lambda s: s.updated or datetime.min.replace(tzinfo=UTC), reverse=True)
+
+
+def start_import(ct: CloudTrailClient, props: ImportProperties) -> str:
+    """StartImport of a new import; returns its id. Raises ``AccountBusy`` if another runs."""
+    request: dict[str, Any] = {
+        "Destinations": [props.destination],
+        "ImportSource": {
+            "S3": {
+                "S3LocationUri": props.source.uri,
+                "S3BucketRegion": props.source.region,
+                "S3BucketAccessRoleArn": props.source.access_role_arn,
+            }
+        },
+    }
+    if props.window.start:
+        request["StartEventTime"] = props.window.start
+    if props.window.end:
+        request["EndEventTime"] = props.window.end
+    return _start(ct, request)
+
+
+def retry_import(ct: CloudTrailClient, import_id: str) -> str:
+    """StartImport with ImportId: retry a FAILED import. Raises ``AccountBusy`` if another runs."""
+    return _start(ct, {"ImportId": import_id})
+
+
+def stop_import(ct: CloudTrailClient, import_id: str) -> None:
+    """StopImport; an import that is gone or already over needs no stop."""
+    try:
+        ct.stop_import(ImportId=import_id)
+    except ClientError as error:
+        if error_code(error) != "ImportNotFoundException":
+            raise _translate("StopImport", error) from error
+
+
+def first_failures(ct: CloudTrailClient, import_id: str, limit: int) -> list[ImportFailure]:
+    """The first ``limit`` FAILED entries of ListImportFailures."""
+    failures: list[ImportFailure] = []
+    token: str | None = None
+    while len(failures) < limit:
+        kwargs: dict[str, Any] = {"ImportId": import_id, "MaxResults": 1000}
+        if token:
+            kwargs["NextToken"] = token
+        try:
+            page = ct.list_import_failures(**kwargs)
+        except ClientError as error:
+            raise _translate("ListImportFailures", error) from error
+        for entry in page.get("Failures", []):
+            if entry.get("Status", "FAILED") == "FAILED":
+                failures.append(ImportFailure(
+                    location=entry.get("Location", "?"),
+                    error_type=entry.get("ErrorType", "?"),
+                    message=entry.get("ErrorMessage", ""),
+                ))
+        token = page.get("NextToken")
+        if not token:
+            break
+    return failures[:limit]
+
+
+def _start(ct: CloudTrailClient, request: dict[str, Any]) -> str:
+    try:
+        answer = ct.start_import(**request)
+    except ClientError as error:
+        if error_code(error) == "AccountHasOngoingImportException":
+            raise AccountBusy(str(error)) from error
+        raise _translate("StartImport", error) from error
+    return answer["ImportId"]
+
+
+def _list_imports(ct: CloudTrailClient, destination: str) -> Iterator[Any]:
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"Destination": destination, "MaxResults": 1000}
+        if token:
+            kwargs["NextToken"] = token
+        try:
+            page = ct.list_imports(**kwargs)
+        except ClientError as error:
+            raise _translate("ListImports", error) from error
+        yield from page.get("Imports", [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def _state(answer: Any) -> ImportState:
+    s3 = answer.get("ImportSource", {}).get("S3", {})
+    destinations = answer.get("Destinations") or [""]
+    stats = answer.get("ImportStatistics", {})
+    return ImportState(
+        import_id=answer["ImportId"],
+        status=answer.get("ImportStatus", "INITIALIZING"),
+        destination=destinations[0],
+        source_uri=s3.get("S3LocationUri", ""),
+        source_region=s3.get("S3BucketRegion", ""),
+        window=ImportWindow(start=answer.get("StartEventTime"), end=answer.get("EndEventTime")),
+        updated=answer.get("UpdatedTimestamp"),
+        statistics={name: int(stats.get(name, 0)) for name in STATISTICS},
+    )
+
+
+def _translate(operation: str, error: ClientError) -> ImportResourceError:
+    code = error_code(error)
+    message = str(error.response.get("Error", {}).get("Message", "")).strip()
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
+    if status >= 500 or code in _TRANSIENT_CODES:
+        return TransientError(f"{operation} failed with {code} after retries: {message}")
+    hint = _START_ERROR_HINTS.get(code) if operation == "StartImport" else None
+    if code in ("AccessDeniedException", "AccessDenied") and operation != "StartImport":
+        hint = f"the handler's role lacks cloudtrail:{operation}"
+    text = f"{operation} failed with {code}: {message}" + (f" ({hint})." if hint else ".")
+    return ImportResourceError(text)

@@ -1,0 +1,261 @@
+"""The import lifecycle: every decision about starting, adopting, retrying, checking and stopping.
+
+Entry points call ``begin`` once per CloudFormation request and ``check``
+until it says complete. Both are stateless between calls: what ``begin``
+decided travels in a ``Begun`` that the entry point hands back to ``check``.
+
+An account runs one import at a time. When another runs, ``begin`` answers
+with a pending physical id and ``check`` keeps trying to start; it finds its
+own import again by destination, source and window, which also makes a Create
+delivered twice start one import, never two.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
+
+from . import cloudtrail, reasons
+from .cloudtrail import AccountBusy, CloudTrailClient, ImportState
+from .errors import ImportResourceError
+from .properties import ImportProperties, parse_properties
+
+logger = logging.getLogger(__name__)
+
+PENDING_PREFIX = "pending-import-"
+_IMPORT_ID = re.compile(r"^[a-f0-9-]{36}$")
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What a request started: the physical id, and which failed run still waits for its retry.
+
+    ``retry_after`` is the UpdatedTimestamp of a FAILED run that this request
+    wants retried while another import held the account. The service's own
+    timestamp tells that run from a later one, with no clock of ours involved.
+    """
+
+    physical_id: str
+    retry_after: datetime | None = None
+
+
+    def carried(self) -> dict[str, str | None]:
+        """What the entry point must carry from ``begin`` to every ``check``, as JSON."""
+        return {"RetryAfter": self.retry_after.isoformat() if self.retry_after else None}
+
+    @classmethod
+    def from_carried(cls, physical_id: str, carried: Mapping[str, Any] | None) -> Begun:
+        """The ``Begun`` that ``carried()`` described."""
+        text = (carried or {}).get("RetryAfter")
+        return cls(physical_id, datetime.fromisoformat(text) if isinstance(text, str) and text else None)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The answer of ``check``: done or not, under which physical id, and the import's attributes so far."""
+
+    complete: bool
+    physical_id: str
+    attributes: dict[str, str]
+
+
+def is_import_id(physical_id: str) -> bool:
+    return bool(_IMPORT_ID.fullmatch(physical_id))
+
+
+def is_pending(physical_id: str) -> bool:
+    return physical_id.startswith(PENDING_PREFIX)
+
+
+def begin(
+    ct: CloudTrailClient,
+    request_type: str,
+    properties: Mapping[str, Any] | None,
+    *,
+    request_id: str,
+    physical_id: str = "",
+    old_properties: Mapping[str, Any] | None = None,
+) -> Begun:
+    """Act on one CloudFormation request: Create, Update or Delete."""
+    if request_type == "Delete":
+        stop_owned(ct, physical_id, properties)
+        return Begun(physical_id)
+    props = parse_properties(properties)
+    if request_type == "Create":
+        return _begin_import(ct, props, request_id)
+    if request_type == "Update":
+        return _begin_update(ct, props, old_properties, physical_id, request_id)
+    raise ImportResourceError(f"RequestType: expected Create, Update or Delete; got {request_type!r}.")
+
+
+def check(
+    ct: CloudTrailClient,
+    request_type: str,
+    properties: Mapping[str, Any] | None,
+    *,
+    begun: Begun,
+) -> Progress:
+    """Whether the request ``begun`` is done; raises ``ImportResourceError`` when it failed.
+
+    A service that stays throttled or unavailable past botocore's retries is
+    "not done yet": the next check asks again instead of failing the stack.
+    """
+    try:
+        return _check(ct, request_type, properties, begun)
+    except (cloudtrail.TransientError, BotoCoreError) as error:
+        logger.warning("CloudTrail unavailable; checking again later", extra={"error": str(error)})
+        return Progress(False, begun.physical_id, {})
+
+
+def _check(
+    ct: CloudTrailClient,
+    request_type: str,
+    properties: Mapping[str, Any] | None,
+    begun: Begun,
+) -> Progress:
+    if request_type == "Delete":
+        running = _owned(ct, begun.physical_id, properties)
+        return Progress(not running, begun.physical_id, running[0].attributes() if running else {})
+    props = parse_properties(properties)
+    if is_pending(begun.physical_id):
+        state = _resolve_pending(ct, props)
+        if state is None:
+            return Progress(False, begun.physical_id, {})
+    else:
+        state = cloudtrail.get_import(ct, begun.physical_id)
+        if state is None:
+            raise ImportResourceError(
+                f"Import {begun.physical_id} no longer exists in this account and region (GetImport found nothing)."
+            )
+        if begun.retry_after and state.status == "FAILED" and _same_run(state.updated, begun.retry_after):
+            _try_retry(ct, state.import_id)
+            return Progress(False, begun.physical_id, state.attributes())
+    return _judge(ct, state, props)
+
+
+def _begin_import(ct: CloudTrailClient, props: ImportProperties, request_id: str) -> Begun:
+    existing = _pick(cloudtrail.find_imports(ct, props))
+    if existing is not None:
+        logger.info("adopting import", extra={"import_id": existing.import_id, "import_status": existing.status})
+        if existing.status == "FAILED":
+            return _retry(ct, existing)
+        return Begun(existing.import_id)
+    try:
+        import_id = cloudtrail.start_import(ct, props)
+    except AccountBusy:
+        logger.info("another import runs in the account; waiting its turn")
+        return Begun(PENDING_PREFIX + request_id)
+    logger.info("started import", extra={"import_id": import_id})
+    return Begun(import_id)
+
+
+def _begin_update(
+    ct: CloudTrailClient,
+    props: ImportProperties,
+    old_properties: Mapping[str, Any] | None,
+    physical_id: str,
+    request_id: str,
+) -> Begun:
+    old = _parse_or_none(old_properties)
+    if old is None or not props.same_import_as(old) or not is_import_id(physical_id):
+        logger.info("destination, source or window changed: a new import", extra={"old_physical_id": physical_id})
+        return _begin_import(ct, props, request_id)
+    if props.retry_token != old.retry_token:
+        state = cloudtrail.get_import(ct, physical_id)
+        if state is not None and state.status == "FAILED":
+            logger.info("RetryToken changed: retrying import", extra={"import_id": physical_id})
+            return _retry(ct, state)
+    return Begun(physical_id)
+
+
+def _resolve_pending(ct: CloudTrailClient, props: ImportProperties) -> ImportState | None:
+    """The import a pending request now owns, starting it once the account is free.
+
+    No matching import existed when the request began (it would have been
+    adopted), so a match found now is this request's own, a FAILED one included.
+    """
+    existing = _pick(cloudtrail.find_imports(ct, props))
+    if existing is not None:
+        return existing
+    try:
+        import_id = cloudtrail.start_import(ct, props)
+    except AccountBusy:
+        return None
+    logger.info("started import after waiting its turn", extra={"import_id": import_id})
+    return cloudtrail.get_import(ct, import_id)
+
+
+def _judge(ct: CloudTrailClient, state: ImportState, props: ImportProperties) -> Progress:
+    done = Progress(True, state.import_id, state.attributes())
+    if state.running:
+        return done if not props.wait_for_completion else Progress(False, state.import_id, state.attributes())
+    if state.status == "COMPLETED":
+        return done
+    if state.status == "FAILED":
+        if state.statistics["FailedEntries"] <= props.max_failed_entries:
+            return done
+        failures = cloudtrail.first_failures(ct, state.import_id, reasons.FAILURES_SHOWN)
+        raise reasons.too_many_failures(state, props.max_failed_entries, failures)
+    raise reasons.stopped(state)
+
+
+def stop_owned(ct: CloudTrailClient, physical_id: str, properties: Mapping[str, Any] | None) -> None:
+    """Stop the imports ``physical_id`` owns that still run (Delete, or a request given up)."""
+    for state in _owned(ct, physical_id, properties):
+        logger.info("stopping import", extra={"import_id": state.import_id})
+        cloudtrail.stop_import(ct, state.import_id)
+
+
+def _owned(ct: CloudTrailClient, physical_id: str, properties: Mapping[str, Any] | None) -> list[ImportState]:
+    """The running imports this resource owns."""
+    if is_import_id(physical_id):
+        owned = [s for s in [cloudtrail.get_import(ct, physical_id)] if s is not None]
+    elif is_pending(physical_id):
+        # A request that waited its turn may have started its import since.
+        props = _parse_or_none(properties)
+        owned = cloudtrail.find_imports(ct, props) if props else []
+    else:
+        owned = []
+    return [state for state in owned if state.running]
+
+
+def _retry(ct: CloudTrailClient, failed: ImportState) -> Begun:
+    if _try_retry(ct, failed.import_id):
+        return Begun(failed.import_id)
+    logger.info("another import runs in the account; the retry waits its turn")
+    return Begun(failed.import_id, retry_after=failed.updated or datetime.min.replace(tzinfo=UTC))
+
+
+def _try_retry(ct: CloudTrailClient, import_id: str) -> bool:
+    """Retry a FAILED import; False when another import runs and the retry must wait."""
+    try:
+        cloudtrail.retry_import(ct, import_id)
+    except AccountBusy:
+        return False
+    return True
+
+
+def _pick(states: list[ImportState]) -> ImportState | None:
+    """The import to adopt: a running one, else a completed one, else the newest failed one."""
+    for wanted in (("INITIALIZING", "IN_PROGRESS"), ("COMPLETED",), ("FAILED",)):
+        for state in states:
+            if state.status in wanted:
+                return state
+    return None
+
+
+def _same_run(updated: datetime | None, retry_after: datetime) -> bool:
+    return updated is None or updated <= retry_after
+
+
+def _parse_or_none(properties: Mapping[str, Any] | None) -> ImportProperties | None:
+    try:
+        return parse_properties(properties)
+    except ImportResourceError:
+        return None

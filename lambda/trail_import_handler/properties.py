@@ -1,0 +1,214 @@
+"""Parse and validate the resource properties CloudFormation sends.
+
+CloudFormation sends every property value as a string, so each one is parsed
+here, once, into a frozen ``ImportProperties``. Every rejection names the
+property, the value it got and the form it expects, before any API call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import ImportResourceError
+
+# Keys CloudFormation or the CDK add on their own; accepted and ignored.
+_FRAMEWORK_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
+
+_EVENT_DATA_STORE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:cloudtrail:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:eventdatastore/[A-Za-z0-9_.-]{1,128}$"
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_WHOLE_NUMBER = re.compile(r"^\d{1,18}$")
+_MAX_RETRY_TOKEN = 256
+_MAX_PREFIX = 1024
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """Where the trail logs are: an ``s3://bucket[/prefix]`` URI and its region."""
+
+    uri: str
+    region: str
+    access_role_arn: str
+
+    @property
+    def bucket(self) -> str:
+        """The bucket name."""
+        return self.uri[len("s3://") :].split("/", 1)[0]
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix inside the bucket ("" for the whole bucket)."""
+        parts = self.uri[len("s3://") :].split("/", 1)
+        return parts[1] if len(parts) == 2 else ""
+
+
+@dataclass(frozen=True)
+class ImportWindow:
+    """The time window of the import; ``None`` leaves that side open."""
+
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True)
+class ImportProperties:
+    """The parsed properties of one ``Custom::CloudTrailLakeImport``."""
+
+    destination: str
+    source: ImportSource
+    window: ImportWindow
+    wait_for_completion: bool
+    max_failed_entries: int
+    retry_token: str
+
+    def same_import_as(self, other: ImportProperties) -> bool:
+        """True when both describe the same data: destination, source and window.
+
+        The access role is left out on purpose: a role CloudFormation replaced
+        reads the same logs, and a new import would duplicate every event.
+        """
+        return (
+            self.destination == other.destination
+            and self.source.uri == other.source.uri
+            and self.source.region == other.source.region
+            and self.window == other.window
+        )
+
+
+def parse_properties(raw: Mapping[str, Any] | None) -> ImportProperties:
+    """Parse ``ResourceProperties`` into ``ImportProperties`` or raise ``ImportResourceError``."""
+    if not isinstance(raw, Mapping):
+        raise ImportResourceError(
+            f"ResourceProperties: expected an object of properties; got {_show(raw)}."
+        )
+    _reject_unknown(raw)
+    destination = _match(
+        raw, "EventDataStoreArn", _EVENT_DATA_STORE_ARN,
+        "an event data store ARN such as arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/EXAMPLE-id",
+    )
+    source = ImportSource(
+        uri=_s3_uri(raw),
+        region=_match(raw, "S3BucketRegion", _REGION, "an AWS region name such as us-east-1"),
+        access_role_arn=_match(raw, "S3BucketAccessRoleArn", _ROLE_ARN,
+                               "an IAM role ARN such as arn:aws:iam::111122223333:role/ImportRole"),
+    )
+    window = ImportWindow(start=_time(raw, "StartEventTime"), end=_time(raw, "EndEventTime"))
+    if window.start and window.end and window.start >= window.end:
+        raise ImportResourceError(
+            f"StartEventTime ({window.start.isoformat()}) must be before EndEventTime ({window.end.isoformat()})."
+        )
+    return ImportProperties(
+        destination=destination,
+        source=source,
+        window=window,
+        wait_for_completion=_boolean(raw, "WaitForCompletion", default=True),
+        max_failed_entries=_whole_number(raw, "MaxFailedEntries", default=0),
+        retry_token=_retry_token(raw),
+    )
+
+
+def _reject_unknown(raw: Mapping[str, Any]) -> None:
+    known = {"EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn",
+             "StartEventTime", "EndEventTime", "WaitForCompletion", "MaxFailedEntries", "RetryToken"}
+    unknown = sorted(str(key) for key in raw if key not in known and key not in _FRAMEWORK_KEYS)
+    if unknown:
+        raise ImportResourceError(
+            f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(_show(k) for k in unknown[:5])}; "
+            f"expected only: {', '.join(sorted(known))}."
+        )
+
+
+def _text(raw: Mapping[str, Any], name: str, expected: str) -> str:
+    value = raw.get(name)
+    if value is None or value == "":
+        raise ImportResourceError(f"{name} is required: expected {expected}.")
+    if not isinstance(value, str):
+        raise ImportResourceError(f"{name}: expected {expected} as a string; got {_show(value)}.")
+    return value
+
+
+def _match(raw: Mapping[str, Any], name: str, pattern: re.Pattern[str], expected: str) -> str:
+    value = _text(raw, name, expected)
+    if not pattern.fullmatch(value):
+        raise ImportResourceError(f"{name}: expected {expected}; got {_show(value)}.")
+    return value
+
+
+def _s3_uri(raw: Mapping[str, Any]) -> str:
+    expected = "s3://bucket or s3://bucket/prefix, such as s3://my-trail-logs/org-trail"
+    value = _text(raw, "S3LocationUri", expected)
+    if not value.startswith("s3://"):
+        raise ImportResourceError(f"S3LocationUri: expected {expected}; got {_show(value)}.")
+    bucket, _, prefix = value[len("s3://") :].partition("/")
+    problem = None
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        problem = f"{_show(bucket)} is not a valid bucket name"
+    elif prefix.startswith("/") or "//" in prefix:
+        problem = "the prefix must not start with '/' or contain '//'"
+    elif len(prefix) > _MAX_PREFIX or any(ord(c) < 32 for c in prefix):
+        problem = "the prefix is too long or holds control characters"
+    if problem:
+        raise ImportResourceError(f"S3LocationUri: expected {expected}; got {_show(value)} ({problem}).")
+    return value
+
+
+def _time(raw: Mapping[str, Any], name: str) -> datetime | None:
+    value = raw.get(name)
+    if value is None or value == "":
+        return None
+    expected = "an ISO 8601 time with an offset, such as 2024-01-31T00:00:00Z"
+    if not isinstance(value, str):
+        raise ImportResourceError(f"{name}: expected {expected}; got {_show(value)}.")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ImportResourceError(f"{name}: expected {expected}; got {_show(value)}.") from None
+    if parsed.tzinfo is None:
+        raise ImportResourceError(f"{name}: {_show(value)} has no offset; expected {expected}.")
+    return parsed.astimezone(UTC)
+
+
+def _boolean(raw: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    value = raw.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ImportResourceError(f'{name}: expected "true" or "false"; got {_show(value)}.')
+
+
+def _whole_number(raw: Mapping[str, Any], name: str, *, default: int) -> int:
+    value = raw.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**18:
+        return value
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        return int(value)
+    raise ImportResourceError(f'{name}: expected a whole number of 0 or more, such as "0" or "25"; got {_show(value)}.')
+
+
+def _retry_token(raw: Mapping[str, Any]) -> str:
+    value = raw.get("RetryToken")
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > _MAX_RETRY_TOKEN:
+        raise ImportResourceError(
+            f"RetryToken: expected a string of at most {_MAX_RETRY_TOKEN} characters; got {_show(value)}."
+        )
+    return value
+
+
+def _show(value: object) -> str:
+    """A bounded, printable rendering of a bad value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,98 @@
+"""Plays CloudFormation requests through the Provider entry points, as the framework does.
+
+The framework's own runtime is exercised in the contract tests; this driver
+follows the same rules (onEvent once, isComplete every interval, Data only
+when complete, a raise fails the resource) on the simulator's clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator
+from trail_import_handler import provider
+from trail_import_handler.errors import ImportResourceError
+
+ROLE_ARN = "arn:aws:iam::111122223333:role/TrailImportAccess"
+_request_ids = itertools.count(1)
+
+
+def import_properties(destination: str, **overrides: str) -> dict[str, str]:
+    """ResourceProperties of one import, as CloudFormation sends them."""
+    props = {
+        "ServiceToken": "arn:aws:lambda:us-east-1:111122223333:function:provider-onevent",
+        "EventDataStoreArn": destination,
+        "S3LocationUri": "s3://trail-logs/org-trail",
+        "S3BucketRegion": "us-east-1",
+        "S3BucketAccessRoleArn": ROLE_ARN,
+        "StartEventTime": "2024-01-01T00:00:00Z",
+        "EndEventTime": "2024-07-01T00:00:00Z",
+    }
+    props.update(overrides)
+    return props
+
+
+@dataclass
+class Outcome:
+    """What CloudFormation would be told."""
+
+    status: str
+    physical_id: str
+    data: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    checks: int = 0
+
+
+class ProviderDriver:
+    """Runs on_event then is_complete until done, advancing the simulator between checks."""
+
+    def __init__(self, simulator: CloudTrailImportSimulator, interval: float = 30, timeout: float = 3300) -> None:
+        self.simulator = simulator
+        self.interval = interval
+        self.timeout = timeout
+
+    def create(self, props: dict[str, Any]) -> Outcome:
+        return self.request("Create", props)
+
+    def update(self, physical_id: str, props: dict[str, Any], old_props: dict[str, Any]) -> Outcome:
+        return self.request("Update", props, physical_id=physical_id, old_props=old_props)
+
+    def delete(self, physical_id: str, props: dict[str, Any]) -> Outcome:
+        return self.request("Delete", props, physical_id=physical_id)
+
+    def request(self, request_type: str, props: dict[str, Any], *, physical_id: str | None = None,
+                old_props: dict[str, Any] | None = None) -> Outcome:
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "RequestId": f"request-{next(_request_ids)}",
+            "ResponseURL": "https://cloudformation-custom-resource-response.example/presigned",
+            "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/trail-import/guid",
+            "LogicalResourceId": "TrailImport",
+            "ResourceType": "Custom::CloudTrailLakeImport",
+            "ResourceProperties": props,
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old_props is not None:
+            event["OldResourceProperties"] = old_props
+        try:
+            result = provider.on_event(event)
+        except ImportResourceError as error:
+            return Outcome("FAILED", physical_id or "CREATE_FAILED", reason=str(error))
+        assert request_type != "Delete" or result["PhysicalResourceId"] == physical_id
+        waiter = {**event, **result}
+        for checks in itertools.count(1):
+            try:
+                answer = provider.is_complete(waiter)
+            except ImportResourceError as error:
+                return Outcome("FAILED", waiter["PhysicalResourceId"], reason=str(error), checks=checks)
+            if answer["IsComplete"]:
+                final = answer.get("PhysicalResourceId", waiter["PhysicalResourceId"])
+                return Outcome("SUCCESS", final, data=dict(answer.get("Data", {})), checks=checks)
+            assert set(answer) == {"IsComplete"}, "Data with IsComplete false fails the framework"
+            if checks * self.interval >= self.timeout:
+                return Outcome("TIMEOUT", waiter["PhysicalResourceId"], reason="Operation timed out", checks=checks)
+            self.simulator.advance(self.interval)
+        raise AssertionError("unreachable")

@@ -1,0 +1,139 @@
+"""The crhelper entry point serves plain CloudFormation templates with the same lifecycle."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from datetime import timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from cloudtrail_lake_import.testing import (
+    MOTO_CONFIG,
+    CloudTrailImportSimulator,
+    ImportPlan,
+    default_session,
+    failures,
+)
+from tests.crhelper_driver import FUNCTION_NAME, CrhelperDriver, response_listener
+
+
+@pytest.fixture
+def crhelper(sim: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrhelperDriver]:
+    # mock_aws resets boto3's default session: wire the simulator in again inside it.
+    with mock_aws(config=MOTO_CONFIG), default_session(sim), response_listener() as (listener, certificate):
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
+        _deploy_function()
+        yield CrhelperDriver(sim, listener)
+
+
+def _deploy_function() -> None:
+    role = boto3.client("iam").create_role(RoleName="handler", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("trail_import_handler/__init__.py", "")
+    boto3.client("lambda", region_name="us-east-1").create_function(
+        FunctionName=FUNCTION_NAME, Runtime="python3.13", Role=role, Handler="trail_import_handler.cfn.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+
+
+def test_create_polls_until_completed_and_answers_with_statistics(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    response = crhelper.request("Create", props)
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    import_id = response["PhysicalResourceId"]
+    assert import_id in sim.imports
+    assert response["Data"] == {
+        "ImportId": import_id, "ImportStatus": "COMPLETED", "PrefixesFound": "12", "PrefixesCompleted": "12",
+        "FilesCompleted": "240", "EventsCompleted": "48000", "FailedEntries": "0",
+    }
+    assert crhelper.polls >= 10
+    assert crhelper.rules() == [], "the polling rule is removed once the import is done"
+
+
+def test_failed_import_answers_failed_with_a_short_reason_and_keeps_the_import_id(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(50, message_size=500)))
+    response = crhelper.request("Create", props)
+    assert response["Status"] == "FAILED"
+    assert response["PhysicalResourceId"] in sim.imports, "the rollback Delete must reach the import"
+    assert len(response["Reason"]) <= 256
+    assert response["Reason"].startswith(f"Import {response['PhysicalResourceId']} FAILED: 50 failed entries")
+    assert "(truncated)" not in response["Reason"]
+
+
+def test_bad_property_answers_failed_naming_it_and_starts_nothing(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    response = crhelper.request("Create", {**props, "MaxFailedEntries": "-1"})
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("MaxFailedEntries: expected a whole number")
+    assert sim.imports == {}
+    delete = crhelper.request("Delete", props, physical_id=response["PhysicalResourceId"])
+    assert delete["Status"] == "SUCCESS"
+
+
+def test_update_replacing_the_window_answers_a_new_physical_id(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    old = crhelper.request("Create", props)["PhysicalResourceId"]
+    new_props = {**props, "EndEventTime": "2024-09-01T00:00:00Z"}
+    response = crhelper.request("Update", new_props, physical_id=old, old_props=props)
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] not in (old, "True")
+    assert response["PhysicalResourceId"] in sim.imports
+
+
+def test_update_of_the_access_role_keeps_the_import(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    old = crhelper.request("Create", props)["PhysicalResourceId"]
+    new_props = {**props, "S3BucketAccessRoleArn": "arn:aws:iam::111122223333:role/Replaced"}
+    response = crhelper.request("Update", new_props, physical_id=old, old_props=props)
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == old
+    assert len(sim.imports) == 1
+
+
+def test_delete_of_a_running_import_stops_it(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    created = crhelper.request("Create", {**props, "WaitForCompletion": "false"})
+    assert created["Status"] == "SUCCESS"
+    response = crhelper.request("Delete", props, physical_id=created["PhysicalResourceId"])
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert sim.status_of(created["PhysicalResourceId"]) == "STOPPED"
+
+
+def test_polling_gives_up_before_the_service_timeout_and_says_so(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=5)))
+    response = crhelper.request("Create", {**props, "ServiceTimeout": "60"})
+    assert response["Status"] == "FAILED"
+    import_id = response["PhysicalResourceId"]
+    assert response["Reason"].startswith(f"Create of import {import_id} timed out after ServiceTimeout (60 s)")
+    assert crhelper.rules() == [], "no rule keeps polling after the answer"
+    rollback = crhelper.request("Delete", props, physical_id=import_id)
+    assert rollback["Status"] == "SUCCESS"
+    assert sim.status_of(import_id) == "STOPPED"
+
+
+def test_answers_never_carry_crhelper_or_handler_bookkeeping(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    response = crhelper.request("Create", {**props, "WaitForCompletion": "false"})
+    assert not {"WaitUntil", "RetryAfter", "PhysicalResourceId", "CrHelperPoll"} & set(response["Data"])

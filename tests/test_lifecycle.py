@@ -1,0 +1,381 @@
+"""Import lifecycle scenarios through the Provider entry points, against the simulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
+from tests.driver import ProviderDriver, import_properties
+
+STATISTICS = ("PrefixesFound", "PrefixesCompleted", "FilesCompleted", "EventsCompleted", "FailedEntries")
+
+
+def _finished(sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]) -> str:
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    return outcome.physical_id
+
+
+def test_create_waits_for_completed_import_and_reports_its_statistics(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS"
+    assert outcome.checks > 10, "the resource waited for the import"
+    assert outcome.physical_id in sim.imports
+    assert outcome.data == {
+        "ImportId": outcome.physical_id, "ImportStatus": "COMPLETED", "PrefixesFound": "12",
+        "PrefixesCompleted": "12", "FilesCompleted": "240", "EventsCompleted": "48000", "FailedEntries": "0",
+    }
+
+
+def test_create_without_waiting_completes_as_soon_as_the_import_started(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    outcome = provider.create({**props, "WaitForCompletion": "false"})
+    assert outcome.status == "SUCCESS"
+    assert outcome.checks == 1
+    assert outcome.data["ImportStatus"] == "INITIALIZING"
+    assert sim.status_of(outcome.physical_id) == "INITIALIZING"
+
+
+def test_failed_import_over_the_threshold_fails_with_its_first_failures(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3)))
+    outcome = provider.create({**props, "MaxFailedEntries": "2"})
+    assert outcome.status == "FAILED"
+    assert outcome.physical_id in sim.imports, "the rollback Delete must reach the import"
+    first = sim.imports[outcome.physical_id].plan.failures[0]
+    assert f"Import {outcome.physical_id} ended FAILED with 3 failed entries, more than MaxFailedEntries (2)" in (
+        outcome.reason)
+    assert f"- {first.location}: FileParseError: {first.message}" in outcome.reason
+
+
+def test_failure_reason_fits_the_4kb_response_with_1000_long_failures(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(1000, message_size=900)))
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    # What the Provider framework sends: "Error: " + reason + a Logs line + its Node.js stack.
+    stack = "\n".join(f"    at invokeUserFunction (/var/task/framework.js:1:{n})" for n in range(10))
+    response = {
+        "Status": "FAILED", "Reason": f"Error: {outcome.reason}\n\nLogs: /aws/lambda/{'x' * 64}\n\n{stack}",
+        "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/" + "s" * 128 + "/" + "g" * 36,
+        "RequestId": "r" * 36, "PhysicalResourceId": outcome.physical_id, "LogicalResourceId": "L" * 255,
+        "Data": {},
+    }
+    assert len(json.dumps(response).encode()) < 4096
+    assert "1000 failed entries" in outcome.reason
+    assert "more not shown" in outcome.reason
+    assert outcome.reason.count("\n- s3://trail-logs/") >= 1
+
+
+@pytest.mark.parametrize("failed", [0, 2, 5])
+def test_failed_import_at_or_below_the_threshold_succeeds(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], failed: int
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(failed)))
+    outcome = provider.create({**props, "MaxFailedEntries": "5"})
+    assert outcome.status == "SUCCESS"
+    assert outcome.data["FailedEntries"] == str(failed)
+    assert outcome.data["ImportStatus"] == ("FAILED" if failed else "COMPLETED")
+
+
+def test_import_stopped_from_outside_while_waiting_fails_saying_so(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=30)))
+    original_advance = sim.advance
+
+    def advance_and_interfere(seconds: float) -> None:
+        original_advance(seconds)
+        running = sim.running()
+        if running and sim.now - sim.imports[running[0]].created > timedelta(minutes=5):
+            sim.stop_from_outside(running[0])
+
+    sim.advance = advance_and_interfere  # type: ignore[method-assign]
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    assert f"Import {outcome.physical_id} was STOPPED outside this stack" in outcome.reason
+
+
+def test_delete_of_a_running_import_stops_it_and_waits_for_stopped(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    created = provider.create({**props, "WaitForCompletion": "false"})
+    sim.advance(120)
+    outcome = provider.delete(created.physical_id, props)
+    assert outcome.status == "SUCCESS"
+    assert outcome.checks >= 2, "waited for STOPPED"
+    assert sim.status_of(created.physical_id) == "STOPPED"
+    assert len(sim.calls("StopImport")) == 1
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "FAILED", "STOPPED"])
+def test_delete_of_a_finished_import_stops_nothing(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], status: str
+) -> None:
+    if status == "FAILED":
+        sim.plan_next_import(ImportPlan(failures=failures(1)))
+    created = provider.create({**props, "WaitForCompletion": "false"})
+    if status == "STOPPED":
+        sim.stop_from_outside(created.physical_id)
+    sim.finish_all()
+    assert sim.status_of(created.physical_id) == status
+    outcome = provider.delete(created.physical_id, props)
+    assert outcome.status == "SUCCESS"
+    assert sim.calls("StopImport") == []
+
+
+def test_delete_of_an_unknown_import_succeeds_without_stopping(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    outcome = provider.delete("a0000000-0000-0000-0000-00000000dead", props)
+    assert outcome.status == "SUCCESS"
+    assert sim.calls("StopImport") == []
+
+
+def test_delete_with_invalid_properties_still_succeeds(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver
+) -> None:
+    outcome = provider.delete("CREATE_FAILED_MARKER", {"EventDataStoreArn": "nonsense"})
+    assert outcome.status == "SUCCESS"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"EventDataStoreArn": "arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/second-store"},
+        {"S3LocationUri": "s3://trail-logs/other-trail"},
+        {"S3BucketRegion": "eu-west-1"},
+        {"StartEventTime": "2023-07-01T00:00:00Z"},
+        {"EndEventTime": "2024-08-01T00:00:00Z"},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_update_of_destination_source_or_window_starts_a_new_import(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], change: dict[str, str]
+) -> None:
+    sim.add_event_data_store("second-store")
+    old_id = _finished(sim, provider, props)
+    new_props = {**props, **change}
+    outcome = provider.update(old_id, new_props, props)
+    assert outcome.status == "SUCCESS"
+    assert outcome.physical_id != old_id
+    assert len(sim.calls("StartImport")) == 2
+    assert outcome.data["ImportId"] == outcome.physical_id
+
+
+def test_update_with_a_new_retry_token_retries_the_failed_import_under_the_same_id(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(4)))
+    created = provider.create({**props, "WaitForCompletion": "false"})
+    sim.finish_all()
+    assert sim.status_of(created.physical_id) == "FAILED"
+    old_props = {**props, "WaitForCompletion": "false"}
+    outcome = provider.update(created.physical_id, {**props, "RetryToken": "2"}, old_props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert outcome.physical_id == created.physical_id
+    assert outcome.data["ImportStatus"] == "COMPLETED"
+    retries = [c for c in sim.calls("StartImport") if "ImportId" in c.params]
+    assert [c.params["ImportId"] for c in retries] == [created.physical_id]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"S3BucketAccessRoleArn": "arn:aws:iam::111122223333:role/ReplacedByCloudFormation"},
+        {"MaxFailedEntries": "10"},
+        {"WaitForCompletion": "false"},
+        {"RetryToken": "new-token"},
+        {"StartEventTime": "2024-01-01T01:00:00+01:00"},
+    ],
+    ids=["access-role", "max-failed-entries", "wait", "retry-token-on-completed", "same-instant-other-offset"],
+)
+def test_update_of_anything_else_starts_nothing(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], change: dict[str, str]
+) -> None:
+    old_id = _finished(sim, provider, props)
+    outcome = provider.update(old_id, {**props, **change}, props)
+    assert outcome.status == "SUCCESS"
+    assert outcome.physical_id == old_id
+    assert len(sim.calls("StartImport")) == 1
+    assert outcome.data["ImportStatus"] == "COMPLETED"
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "IN_PROGRESS", "FAILED"])
+def test_create_adopts_a_matching_import_instead_of_starting_a_duplicate(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], status: str
+) -> None:
+    if status == "FAILED":
+        sim.plan_next_import(ImportPlan(failures=failures(2)))
+    existing = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    if status != "IN_PROGRESS":
+        sim.finish_all()
+    else:
+        sim.advance(120)
+    assert sim.status_of(existing) == status
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert outcome.physical_id == existing
+    assert outcome.data["ImportStatus"] == "COMPLETED"
+    new_imports = [c for c in sim.calls("StartImport") if "ImportId" not in c.params]
+    assert len(new_imports) == 1, "only the original StartImport"
+    retried = [c for c in sim.calls("StartImport") if "ImportId" in c.params]
+    assert len(retried) == (1 if status == "FAILED" else 0)
+
+
+def test_an_import_of_another_window_is_not_adopted(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    other = _finished(sim, provider, {**props, "EndEventTime": "2024-03-01T00:00:00Z"})
+    outcome = provider.create(props)
+    assert outcome.physical_id != other
+    assert len(sim.calls("StartImport")) == 2
+
+
+def test_the_same_create_delivered_twice_starts_one_import(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    first = provider.create(props)
+    second = provider.create(props)
+    assert first.physical_id == second.physical_id
+    assert len(sim.imports) == 1
+
+
+def test_create_waits_its_turn_while_another_import_runs(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    other = provider.create(import_properties(props["EventDataStoreArn"], S3LocationUri="s3://other-logs"))
+    assert other.status == "SUCCESS"
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
+    blocker = provider.create({**props, "S3LocationUri": "s3://blocking-logs", "WaitForCompletion": "false"})
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert outcome.physical_id in sim.imports
+    assert outcome.physical_id != blocker.physical_id
+    assert outcome.data["ImportStatus"] == "COMPLETED"
+    refused = [r for r in sim.requests if r.error == "AccountHasOngoingImportException"]
+    assert refused, "the first StartImport met the running import"
+
+
+def test_a_retry_waits_its_turn_while_another_import_runs(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3)))
+    failed = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    sim.finish_all()
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=15)))
+    provider.create({**props, "S3LocationUri": "s3://blocking-logs", "WaitForCompletion": "false"})
+    outcome = provider.update(failed, {**props, "RetryToken": "1"}, props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert outcome.physical_id == failed
+    assert outcome.data["ImportStatus"] == "COMPLETED"
+
+
+def test_a_retry_that_fails_again_is_a_verdict_not_a_loop(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    again = ImportPlan(failures=failures(3))
+    sim.plan_next_import(ImportPlan(failures=failures(3), retry=again))
+    failed = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    sim.finish_all()
+    outcome = provider.update(failed, {**props, "RetryToken": "1"}, props)
+    assert outcome.status == "FAILED"
+    assert "ended FAILED with 3 failed entries" in outcome.reason
+    assert len([c for c in sim.calls("StartImport") if "ImportId" in c.params]) == 1
+
+
+def test_delete_of_a_create_that_waited_its_turn_stops_the_import_it_started(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
+    provider.create({**props, "S3LocationUri": "s3://blocking-logs", "WaitForCompletion": "false"})
+    provider.timeout = 30 * 45
+    timed_out = provider.create(props)
+    assert timed_out.status == "TIMEOUT"
+    assert timed_out.physical_id.startswith("pending-import-")
+    mine = [i for i, imp in sim.imports.items() if imp.source["S3LocationUri"] == props["S3LocationUri"]]
+    assert len(mine) == 1
+    assert sim.status_of(mine[0]) in ("INITIALIZING", "IN_PROGRESS")
+    outcome = provider.delete(timed_out.physical_id, props)
+    assert outcome.status == "SUCCESS"
+    assert sim.status_of(mine[0]) == "STOPPED"
+
+
+OPERATIONS = ["ListImports", "StartImport", "GetImport", "ListImportFailures"]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("InternalFailure", 500)])
+def test_throttling_and_server_errors_are_retried_and_the_scenario_ends_correctly(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str],
+    operation: str, code: str, status: int,
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(2)))
+    sim.inject_fault(operation, code, status=status, times=3)
+    outcome = provider.create({**props, "MaxFailedEntries": "1"})
+    assert outcome.status == "FAILED"
+    assert "ended FAILED with 2 failed entries" in outcome.reason
+    assert len(sim.imports) == 1
+    assert [r for r in sim.requests if r.error == code], "the fault was met and retried"
+
+
+@pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("InternalFailure", 500)])
+def test_stop_import_faults_are_retried_and_delete_ends_stopped(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], code: str, status: int
+) -> None:
+    created = provider.create({**props, "WaitForCompletion": "false"})
+    sim.inject_fault("StopImport", code, status=status, times=3)
+    outcome = provider.delete(created.physical_id, props)
+    assert outcome.status == "SUCCESS"
+    assert sim.status_of(created.physical_id) == "STOPPED"
+
+
+def test_a_start_answered_with_a_server_error_after_taking_effect_starts_one_import(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.inject_fault("StartImport", "InternalFailure", status=500, applied=True)
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert len(sim.imports) == 1
+    assert outcome.physical_id in sim.imports
+
+
+def test_checks_ride_out_a_service_that_stays_unavailable_for_a_while(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    created = provider.create({**props, "WaitForCompletion": "false"})
+    sim.inject_fault("GetImport", "InternalFailure", status=500, times=25)
+    outcome = provider.update(created.physical_id, props, {**props, "WaitForCompletion": "false"})
+    assert outcome.status == "SUCCESS"
+    assert outcome.data["ImportStatus"] == "COMPLETED"
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("unknown-store", "StartImport failed with EventDataStoreNotFoundException"),
+        ("rejected-source", "InvalidImportSourceException: The bucket has ACLs enabled. (check S3LocationUri"),
+        ("access-denied", "AccessDeniedException: not authorized (the handler's role lacks cloudtrail:StartImport"),
+    ],
+)
+def test_service_rejections_fail_create_naming_what_to_fix(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], setup: str, expected: str
+) -> None:
+    if setup == "unknown-store":
+        props["EventDataStoreArn"] = props["EventDataStoreArn"] + "-gone"
+    elif setup == "rejected-source":
+        sim.reject_source(props["S3LocationUri"], "The bucket has ACLs enabled.")
+    else:
+        sim.inject_fault("StartImport", "AccessDeniedException", message="not authorized")
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    assert expected in outcome.reason
+    assert sim.imports == {}
