@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Example app: import a trail bucket into CloudTrail Lake, and a ServiceToken for plain templates.
+
+Context keys (cdk.json, or ``-c key=value``):
+
+- ``sourceBucket``: bucket that holds the trail logs (default ``my-trail-logs``)
+- ``sourcePrefix``: key prefix of the logs (default: none)
+- ``eventDataStoreArn``: destination; default: a new event data store with ingestion off
+- ``startTime``, ``endTime``: ISO 8601 window with an offset (default 2024-01-01Z to 2025-01-01Z)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudtrail, aws_s3
+
+from cloudtrail_lake_import import StandaloneImportProvider, TrailImport
+
+
+class TrailArchiveImportStack(cdk.Stack):
+    """Imports one trail bucket's logs into a CloudTrail Lake event data store."""
+
+    def __init__(self, scope: cdk.App, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        context = self.node.try_get_context
+        bucket = aws_s3.Bucket.from_bucket_name(self, "TrailLogs", context("sourceBucket") or "my-trail-logs")
+        destination: aws_cloudtrail.CfnEventDataStore | str = context("eventDataStoreArn") or ""
+        if not destination:
+            # A store for copies only: ingestion off, so no live event is also imported twice.
+            destination = aws_cloudtrail.CfnEventDataStore(
+                self, "Archive", name="trail-archive", ingestion_enabled=False, retention_period=2557,
+                termination_protection_enabled=True,
+            )
+        imported = TrailImport(
+            self, "TrailImport",
+            event_data_store=destination,
+            source_bucket=bucket,
+            source_prefix=context("sourcePrefix"),
+            start_time=datetime.fromisoformat(context("startTime") or "2024-01-01T00:00:00Z"),
+            end_time=datetime.fromisoformat(context("endTime") or "2025-01-01T00:00:00Z"),
+        )
+        cdk.CfnOutput(self, "ImportId", value=imported.import_id)
+        cdk.CfnOutput(self, "EventsCompleted", value=imported.events_completed)
+
+
+class ImportServiceTokenStack(cdk.Stack):
+    """Deploys the crhelper-backed handler and exports its ARN as a ServiceToken."""
+
+    def __init__(self, scope: cdk.App, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        provider = StandaloneImportProvider(self, "Provider")
+        cdk.CfnOutput(self, "ServiceToken", value=provider.service_token,
+                      export_name="CloudTrailLakeImportServiceToken")
+
+
+def build(app: cdk.App) -> None:
+    """Add the example stacks to ``app``."""
+    TrailArchiveImportStack(app, "TrailArchiveImport")
+    ImportServiceTokenStack(app, "CloudTrailLakeImportServiceToken")
+
+
+if __name__ == "__main__":
+    app = cdk.App()
+    build(app)
+    app.synth()

@@ -1,0 +1,94 @@
+"""ImportProvider: the onEvent and isComplete functions behind every TrailImport of a stack."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_logs, custom_resources
+
+from constructs import Construct
+
+from ._asset import handler_code
+
+QUERY_INTERVAL = Duration.seconds(30)
+
+
+class ImportProvider(Construct):
+    """One custom resource provider per stack and wait limit, shared by its TrailImports.
+
+    Use ``ImportProvider.of(scope, total_timeout)`` rather than the constructor.
+    Its handler role may call the CloudTrail import APIs, start imports only
+    into the destinations granted with ``grant_import``, and pass only the
+    access roles granted there, to CloudTrail only.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, total_timeout: Duration) -> None:
+        super().__init__(scope, construct_id)
+        self.role = aws_iam.Role(
+            self, "HandlerRole", assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="CloudTrail Lake import handler (onEvent and isComplete)",
+        )
+        # GetImport, ListImports, ListImportFailures and StopImport take no resource
+        # type in the Service Authorization Reference: "*" is the only form they accept.
+        self.role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:ListImportFailures",
+                     "cloudtrail:StopImport"],
+            resources=["*"],
+        ))
+        self._start = aws_iam.PolicyStatement(actions=["cloudtrail:StartImport"])
+        self._pass = aws_iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+        )
+        self.on_event = self._function("OnEvent", "on_event", Duration.minutes(5))
+        self.is_complete = self._function("IsComplete", "is_complete", Duration.minutes(2))
+        self.provider = custom_resources.Provider(
+            self, "Provider",
+            on_event_handler=self.on_event,
+            is_complete_handler=self.is_complete,
+            query_interval=QUERY_INTERVAL,
+            total_timeout=total_timeout,
+        )
+
+    @classmethod
+    def of(cls, scope: Construct, total_timeout: Duration) -> ImportProvider:
+        """The stack's provider for imports that wait at most ``total_timeout``."""
+        stack = Stack.of(scope)
+        minutes = int(total_timeout.to_minutes())
+        construct_id = f"CloudTrailLakeImportProvider{minutes}m"
+        existing = stack.node.try_find_child(construct_id)
+        return existing if isinstance(existing, ImportProvider) else cls(stack, construct_id,
+                                                                          total_timeout=total_timeout)
+
+    @property
+    def service_token(self) -> str:
+        """The ServiceToken of ``Custom::CloudTrailLakeImport`` resources."""
+        return self.provider.service_token
+
+    def grant_import(self, destination_arn: str, access_role_arn: str) -> None:
+        """Let the handler start imports into ``destination_arn`` reading with ``access_role_arn``."""
+        if not self._start.resources:
+            self.role.add_to_policy(self._start)
+            self.role.add_to_policy(self._pass)
+        if destination_arn not in self._start.resources:
+            self._start.add_resources(destination_arn)
+        if access_role_arn not in self._pass.resources:
+            self._pass.add_resources(access_role_arn)
+
+    def _function(self, construct_id: str, entry: str, timeout: Duration) -> aws_lambda.Function:
+        log_group = aws_logs.LogGroup(
+            self, f"{construct_id}Logs", retention=aws_logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        return aws_lambda.Function(
+            self, construct_id,
+            runtime=aws_lambda.Runtime.PYTHON_3_14,
+            architecture=aws_lambda.Architecture.ARM_64,
+            handler=f"trail_import_handler.provider.{entry}",
+            code=handler_code(),
+            role=self.role,
+            timeout=timeout,
+            memory_size=256,
+            logging_format=aws_lambda.LoggingFormat.JSON,
+            application_log_level_v2=aws_lambda.ApplicationLogLevel.INFO,
+            log_group=log_group,
+            description=f"CloudTrail Lake import: {entry}",
+        )

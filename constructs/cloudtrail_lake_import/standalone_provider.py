@@ -1,0 +1,78 @@
+"""StandaloneImportProvider: a crhelper-backed function whose ARN serves plain CloudFormation templates."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_logs
+
+from constructs import Construct
+
+from ._asset import crhelper_code
+
+
+class StandaloneImportProvider(Construct):
+    """One Lambda function that serves ``Custom::CloudTrailLakeImport`` in any template of the account.
+
+    Templates use ``function.function_arn`` as ServiceToken. crhelper answers
+    CloudFormation and polls through an EventBridge rule that it creates and
+    removes itself, once a minute.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, access_role_name_prefix: str = "") -> None:
+        """
+        :param access_role_name_prefix: the function may pass only roles whose name starts with this
+            prefix to CloudTrail. Default: any role of the account, to CloudTrail only.
+        """
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        role = aws_iam.Role(self, "Role", assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),
+                            description="CloudTrail Lake import handler for plain CloudFormation templates")
+        # The Service Authorization Reference lists no resource type for these.
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:ListImportFailures",
+                     "cloudtrail:StopImport"],
+            resources=["*"],
+        ))
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["cloudtrail:StartImport"],
+            resources=[stack.format_arn(service="cloudtrail", resource="eventdatastore", resource_name="*")],
+        ))
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[stack.format_arn(service="iam", region="", resource="role",
+                                        resource_name=f"{access_role_name_prefix}*")],
+            conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+        ))
+        # crhelper's polling rules are named after the logical id plus 8 characters.
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"],
+            resources=[stack.format_arn(service="events", resource="rule", resource_name="*")],
+        ))
+        log_group = aws_logs.LogGroup(self, "Logs", retention=aws_logs.RetentionDays.ONE_YEAR,
+                                      removal_policy=RemovalPolicy.RETAIN)
+        function_name = f"cloudtrail-lake-import-{self.node.addr[:12]}"
+        self.function = aws_lambda.Function(
+            self, "Function",
+            function_name=function_name,
+            runtime=aws_lambda.Runtime.PYTHON_3_14,
+            architecture=aws_lambda.Architecture.ARM_64,
+            handler="trail_import_handler.cfn.handler",
+            code=crhelper_code(),
+            role=role,
+            timeout=Duration.minutes(5),
+            memory_size=256,
+            logging_format=aws_lambda.LoggingFormat.JSON,
+            application_log_level_v2=aws_lambda.ApplicationLogLevel.INFO,
+            log_group=log_group,
+            description="CloudTrail Lake import (crhelper) for Custom::CloudTrailLakeImport",
+        )
+        # crhelper adds and removes the EventBridge invoke permission on this function itself.
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["lambda:AddPermission", "lambda:RemovePermission"],
+            resources=[stack.format_arn(service="lambda", resource="function", resource_name=function_name,
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+        ))
+
+    @property
+    def service_token(self) -> str:
+        """The ServiceToken for templates: the function's ARN."""
+        return self.function.function_arn

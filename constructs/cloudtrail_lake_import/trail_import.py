@@ -1,0 +1,195 @@
+"""TrailImport: one import of trail logs from S3 into a CloudTrail Lake event data store."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Token, aws_cloudtrail, aws_iam, aws_kms, aws_s3
+
+from constructs import Construct
+
+from .access_role import ImportAccessRole
+from .import_provider import ImportProvider
+
+RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
+MAX_TIMEOUT = Duration.minutes(55)
+_EVENT_DATA_STORE_ARN = re.compile(r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/[A-Za-z0-9_.-]+$")
+
+
+class TrailImport(Construct):
+    """Imports CloudTrail trail logs from an S3 bucket into a CloudTrail Lake event data store.
+
+    The import starts on deploy, the stack waits for it (unless
+    ``wait_for_completion`` is False) and its statistics become attributes.
+    Deleting the construct stops an import that still runs; imported events
+    stay in the store. Imports of one stack run one after the other, as the
+    account allows only one at a time.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        event_data_store: aws_cloudtrail.CfnEventDataStore | str,
+        source_bucket: aws_s3.IBucket,
+        source_prefix: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        access_role: aws_iam.IRole | None = None,
+        encryption_key: aws_kms.IKey | None = None,
+        wait_for_completion: bool = True,
+        timeout: Duration | None = None,
+        max_failed_entries: int = 0,
+        retry_token: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """
+        :param event_data_store: the destination: an L1 ``CfnEventDataStore`` or its ARN.
+        :param source_bucket: the bucket that holds the trail logs; its ACLs must be disabled.
+        :param source_prefix: the key prefix of the logs, such as ``org-trail``. Default: the bucket's
+            ``CloudTrail`` prefixes, as CloudTrail reads them.
+        :param start_time: import log files dated from this time on (timezone-aware). Default: no lower bound.
+        :param end_time: import log files dated before this time (timezone-aware). Default: no upper bound.
+        :param access_role: the role CloudTrail assumes to read the bucket. Default: an ``ImportAccessRole``
+            limited to this bucket, prefix and destination, shared by imports that read the same.
+        :param encryption_key: the KMS key of SSE-KMS encrypted logs, for the default access role.
+            Default: the bucket's own key, if any.
+        :param wait_for_completion: wait until the import ends. Default: True.
+        :param timeout: how long the deploy waits for the import, at most 55 minutes. Default: 55 minutes.
+        :param max_failed_entries: failed entries tolerated before the deploy fails. Default: 0.
+        :param retry_token: change it to retry a FAILED import. Default: none.
+        :param removal_policy: RETAIN leaves a running import running when the resource is deleted.
+            Default: DESTROY (stop it).
+        """
+        super().__init__(scope, construct_id)
+        timeout = timeout or MAX_TIMEOUT
+        _check(start_time, end_time, timeout, max_failed_entries, source_prefix)
+        destination = _destination_arn(event_data_store)
+        region = source_bucket.env.region
+        prefix = (source_prefix or "").strip("/")
+        if access_role is None:
+            access_role = _shared_access_role(self, source_bucket, prefix, destination, encryption_key)
+        self.access_role = access_role
+        """The role CloudTrail assumes to read the bucket."""
+        provider = ImportProvider.of(self, timeout)
+        provider.grant_import(destination, access_role.role_arn)
+        properties: dict[str, str] = {
+            "EventDataStoreArn": destination,
+            "S3LocationUri": f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else ""),
+            "S3BucketRegion": region,
+            "S3BucketAccessRoleArn": access_role.role_arn,
+            "WaitForCompletion": "true" if wait_for_completion else "false",
+            "MaxFailedEntries": str(max_failed_entries),
+        }
+        if start_time:
+            properties["StartEventTime"] = start_time.isoformat()
+        if end_time:
+            properties["EndEventTime"] = end_time.isoformat()
+        if retry_token:
+            properties["RetryToken"] = retry_token
+        self.resource = CustomResource(
+            self, "Resource",
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+            removal_policy=removal_policy,
+            service_timeout=Duration.minutes(int(timeout.to_minutes()) + 5),
+        )
+        # The account runs one import at a time: deploy the stack's imports one after the other.
+        order = _ImportOrder.of(self)
+        if order.last is not None:
+            self.resource.node.add_dependency(order.last.resource)
+        order.last = self
+
+    @property
+    def import_id(self) -> str:
+        """The ImportId (also the physical id)."""
+        return self.resource.get_att_string("ImportId")
+
+    @property
+    def import_status(self) -> str:
+        """ImportStatus when the deploy finished waiting."""
+        return self.resource.get_att_string("ImportStatus")
+
+    @property
+    def events_completed(self) -> str:
+        """Events imported."""
+        return self.resource.get_att_string("EventsCompleted")
+
+    @property
+    def failed_entries(self) -> str:
+        """Entries that failed to import."""
+        return self.resource.get_att_string("FailedEntries")
+
+    @property
+    def files_completed(self) -> str:
+        """Log files imported."""
+        return self.resource.get_att_string("FilesCompleted")
+
+    @property
+    def prefixes_found(self) -> str:
+        """Prefixes found under the source."""
+        return self.resource.get_att_string("PrefixesFound")
+
+    @property
+    def prefixes_completed(self) -> str:
+        """Prefixes imported."""
+        return self.resource.get_att_string("PrefixesCompleted")
+
+
+def _check(start: datetime | None, end: datetime | None, timeout: Duration, max_failed: int,
+           prefix: str | None) -> None:
+    for name, value in (("start_time", start), ("end_time", end)):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware, such as datetime(2024, 1, 1, tzinfo=timezone.utc)")
+    if start and end and start >= end:
+        raise ValueError(f"start_time ({start.isoformat()}) must be before end_time ({end.isoformat()})")
+    if not Token.is_unresolved(timeout.to_seconds()):
+        seconds = timeout.to_seconds()
+        if seconds < 60 or seconds > MAX_TIMEOUT.to_seconds() or seconds % 60:
+            raise ValueError(f"timeout must be whole minutes from 1 to 55 (the custom resource limit is one hour "
+                             f"with room to answer); got {seconds} seconds")
+    if max_failed < 0:
+        raise ValueError(f"max_failed_entries must be 0 or more; got {max_failed}")
+    if prefix and not Token.is_unresolved(prefix) and ("//" in prefix or len(prefix) > 1024):
+        raise ValueError(f"source_prefix must not contain '//' or exceed 1024 characters; got {prefix[:80]!r}")
+
+
+def _destination_arn(event_data_store: aws_cloudtrail.CfnEventDataStore | str) -> str:
+    if isinstance(event_data_store, aws_cloudtrail.CfnEventDataStore):
+        return event_data_store.attr_event_data_store_arn
+    if not Token.is_unresolved(event_data_store) and not _EVENT_DATA_STORE_ARN.fullmatch(event_data_store):
+        raise ValueError(
+            "event_data_store must be a CfnEventDataStore or an event data store ARN such as "
+            f"arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/EXAMPLE; got {event_data_store!r}"
+        )
+    return event_data_store
+
+
+def _shared_access_role(scope: Construct, bucket: aws_s3.IBucket, prefix: str, destination: str,
+                        key: aws_kms.IKey | None) -> aws_iam.IRole:
+    stack = Stack.of(scope)
+    identity = "|".join((stack.resolve(bucket.bucket_name).__repr__(), prefix, stack.resolve(destination).__repr__()))
+    construct_id = "CloudTrailLakeImportAccess" + hashlib.sha256(identity.encode()).hexdigest()[:8]
+    existing = stack.node.try_find_child(construct_id)
+    if isinstance(existing, ImportAccessRole):
+        return existing.role
+    return ImportAccessRole(stack, construct_id, source_bucket=bucket, source_prefix=prefix or None,
+                            event_data_store_arn=destination, encryption_key=key).role
+
+
+class _ImportOrder(Construct):
+    """Remembers the stack's last TrailImport, which the next one waits for."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.last: TrailImport | None = None
+
+    @classmethod
+    def of(cls, scope: Construct) -> _ImportOrder:
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child("CloudTrailLakeImportOrder")
+        return existing if isinstance(existing, _ImportOrder) else cls(stack, "CloudTrailLakeImportOrder")

@@ -1,0 +1,220 @@
+"""TrailImport, ImportAccessRole and the shared provider, asserted on the synthesized template."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_cloudtrail, aws_iam, aws_kms, aws_s3
+from aws_cdk.assertions import Capture, Match, Template
+
+from cloudtrail_lake_import import ImportAccessRole, TrailImport
+
+ENV = cdk.Environment(account="111122223333", region="eu-west-1")
+STORE_ARN = "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/archive"
+
+
+def _stack() -> cdk.Stack:
+    return cdk.Stack(cdk.App(), "Imports", env=ENV)
+
+
+def _import(stack: cdk.Stack, construct_id: str = "Import", **overrides: Any) -> TrailImport:
+    bucket = overrides.pop("source_bucket", None) or aws_s3.Bucket.from_bucket_name(stack, f"{construct_id}Logs",
+                                                                                    "trail-logs")
+    props: dict[str, Any] = {
+        "event_data_store": STORE_ARN, "source_bucket": bucket, "source_prefix": "org-trail",
+        "start_time": datetime(2024, 1, 1, tzinfo=UTC), "end_time": datetime(2024, 7, 1, tzinfo=UTC),
+    }
+    props.update(overrides)
+    return TrailImport(stack, construct_id, **props)
+
+
+def test_custom_resource_carries_every_property_as_a_string() -> None:
+    stack = _stack()
+    _import(stack, max_failed_entries=3, wait_for_completion=False, retry_token="1")
+    template = Template.from_stack(stack)
+    template.has_resource_properties("Custom::CloudTrailLakeImport", {
+        "EventDataStoreArn": STORE_ARN,
+        "S3LocationUri": "s3://trail-logs/org-trail",
+        "S3BucketRegion": "eu-west-1",
+        "S3BucketAccessRoleArn": {"Fn::GetAtt": [Match.string_like_regexp("CloudTrailLakeImportAccess"), "Arn"]},
+        "StartEventTime": "2024-01-01T00:00:00+00:00",
+        "EndEventTime": "2024-07-01T00:00:00+00:00",
+        "WaitForCompletion": "false",
+        "MaxFailedEntries": "3",
+        "RetryToken": "1",
+        "ServiceTimeout": "3600",
+    })
+    template.has_resource("Custom::CloudTrailLakeImport", {"DeletionPolicy": "Delete"})
+
+
+def test_retain_leaves_the_import_running_on_delete() -> None:
+    stack = _stack()
+    _import(stack, removal_policy=cdk.RemovalPolicy.RETAIN)
+    Template.from_stack(stack).has_resource("Custom::CloudTrailLakeImport", {"DeletionPolicy": "Retain"})
+
+
+def test_access_role_trusts_cloudtrail_for_this_account_and_destination_only() -> None:
+    stack = _stack()
+    _import(stack)
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::IAM::Role", {
+        "AssumeRolePolicyDocument": {"Statement": [{
+            "Action": "sts:AssumeRole", "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"},
+                          "ArnLike": {"aws:SourceArn": STORE_ARN}},
+        }]},
+    })
+
+
+def test_access_role_reads_only_the_prefix() -> None:
+    stack = _stack()
+    _import(stack)
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy", {
+        "Properties": {"Roles": [{"Ref": Match.string_like_regexp("CloudTrailLakeImportAccess")}]}})
+    (policy,) = policies.values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statements == [
+        {"Action": "s3:ListBucket", "Effect": "Allow",
+         "Condition": {"StringLike": {"s3:prefix": ["org-trail", "org-trail/*"]}},
+         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::trail-logs"]]}},
+        {"Action": "s3:GetObject", "Effect": "Allow",
+         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::trail-logs/org-trail/*"]]}},
+    ]
+
+
+def test_access_role_may_decrypt_with_the_buckets_key() -> None:
+    stack = _stack()
+    key = aws_kms.Key(stack, "LogsKey")
+    bucket = aws_s3.Bucket(stack, "Logs", encryption_key=key)
+    ImportAccessRole(stack, "Access", source_bucket=bucket)
+    Template.from_stack(stack).has_resource_properties("AWS::IAM::Policy", {
+        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Action": "kms:Decrypt", "Resource": {"Fn::GetAtt": [Match.string_like_regexp("LogsKey"), "Arn"]},
+        })])},
+    })
+
+
+def test_imports_of_the_same_bucket_and_destination_share_one_access_role() -> None:
+    stack = _stack()
+    bucket = aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs")
+    first = _import(stack, "First", source_bucket=bucket)
+    second = _import(stack, "Second", source_bucket=bucket, end_time=datetime(2024, 9, 1, tzinfo=UTC))
+    assert first.access_role is second.access_role
+    roles = Template.from_stack(stack).find_resources("AWS::IAM::Role", {
+        "Properties": {"AssumeRolePolicyDocument": {"Statement": [Match.object_like(
+            {"Principal": {"Service": "cloudtrail.amazonaws.com"}})]}}})
+    assert len(roles) == 1
+
+
+def test_handler_may_start_imports_only_into_its_destinations_passing_only_its_access_roles() -> None:
+    stack = _stack()
+    _import(stack)
+    template = Template.from_stack(stack)
+    role = Capture()
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "trail_import_handler.provider.on_event", "Role": {"Fn::GetAtt": [role, "Arn"]}})
+    policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role.as_string()}]}})
+    (policy,) = policies.values()
+    access_role = stack.get_logical_id(_access_role_resource(stack))
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": ["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:ListImportFailures",
+                    "cloudtrail:StopImport"], "Effect": "Allow", "Resource": "*"},
+        {"Action": "cloudtrail:StartImport", "Effect": "Allow", "Resource": STORE_ARN},
+        {"Action": "iam:PassRole", "Effect": "Allow",
+         "Condition": {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+         "Resource": {"Fn::GetAtt": [access_role, "Arn"]}},
+    ]
+
+
+def _access_role_resource(stack: cdk.Stack) -> cdk.CfnElement:
+    (access,) = [c for c in stack.node.children if isinstance(c, ImportAccessRole)]
+    child = access.role.node.default_child
+    assert isinstance(child, cdk.CfnElement)
+    return child
+
+
+@pytest.mark.parametrize("entry", ["on_event", "is_complete"])
+def test_handler_functions_run_the_newest_python_on_arm_with_json_logs(entry: str) -> None:
+    stack = _stack()
+    _import(stack)
+    Template.from_stack(stack).has_resource_properties("AWS::Lambda::Function", {
+        "Handler": f"trail_import_handler.provider.{entry}",
+        "Runtime": "python3.14",
+        "Architectures": ["arm64"],
+        "LoggingConfig": Match.object_like({"LogFormat": "JSON", "ApplicationLogLevel": "INFO"}),
+    })
+
+
+def test_provider_checks_every_30_seconds_for_as_long_as_the_import_may_take() -> None:
+    stack = _stack()
+    _import(stack, timeout=cdk.Duration.minutes(20))
+    definition = Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine")
+    (machine,) = definition.values()
+    text = str(stack.resolve(machine["Properties"]["DefinitionString"]))
+    assert '\\"IntervalSeconds\\":30' in text or '"IntervalSeconds":30' in text
+    assert '"MaxAttempts":40' in text or '\\"MaxAttempts\\":40' in text
+    Template.from_stack(stack).has_resource_properties("Custom::CloudTrailLakeImport", {"ServiceTimeout": "1500"})
+
+
+def test_one_provider_per_stack_and_imports_deploy_one_after_the_other() -> None:
+    stack = _stack()
+    imports = [_import(stack, f"Import{i}", end_time=datetime(2024, 2 + i, 1, tzinfo=UTC)) for i in range(3)]
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+    template.resource_count_is("Custom::CloudTrailLakeImport", 3)
+    for earlier, later in itertools.pairwise(imports):
+        logical = stack.get_logical_id(earlier.resource.node.default_child)  # type: ignore[arg-type]
+        later_id = stack.get_logical_id(later.resource.node.default_child)  # type: ignore[arg-type]
+        assert logical in template.to_json()["Resources"][later_id]["DependsOn"]
+
+
+def test_destination_may_be_an_event_data_store_construct() -> None:
+    stack = _stack()
+    store = aws_cloudtrail.CfnEventDataStore(stack, "Store", ingestion_enabled=False)
+    _import(stack, event_data_store=store)
+    Template.from_stack(stack).has_resource_properties("Custom::CloudTrailLakeImport", {
+        "EventDataStoreArn": {"Fn::GetAtt": ["Store", "EventDataStoreArn"]}})
+
+
+def test_existing_access_role_is_used_as_given() -> None:
+    stack = _stack()
+    role = aws_iam.Role.from_role_arn(stack, "Given", "arn:aws:iam::111122223333:role/MyImportRole")
+    _import(stack, access_role=role)
+    template = Template.from_stack(stack)
+    template.has_resource_properties("Custom::CloudTrailLakeImport", {
+        "S3BucketAccessRoleArn": "arn:aws:iam::111122223333:role/MyImportRole"})
+    assert not template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": {
+        "Statement": [Match.object_like({"Principal": {"Service": "cloudtrail.amazonaws.com"}})]}}})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"start_time": datetime(2024, 1, 1)}, "start_time must be timezone-aware"),
+        ({"end_time": datetime(2024, 1, 1)}, "end_time must be timezone-aware"),
+        ({"end_time": datetime(2023, 1, 1, tzinfo=UTC)},
+         "start_time (2024-01-01T00:00:00+00:00) must be before end_time"),
+        ({"timeout": cdk.Duration.minutes(90)}, "timeout must be whole minutes from 1 to 55"),
+        ({"timeout": cdk.Duration.seconds(90)}, "timeout must be whole minutes from 1 to 55"),
+        ({"max_failed_entries": -1}, "max_failed_entries must be 0 or more"),
+        ({"event_data_store": "my-store"}, "event_data_store must be a CfnEventDataStore or an event data store ARN"),
+        ({"source_prefix": "a//b"}, "source_prefix must not contain '//'"),
+    ],
+)
+def test_concrete_bad_values_fail_synthesis_naming_the_prop(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _import(_stack(), **overrides)
+
+
+def test_tokens_pass_through_to_the_handlers_own_checks() -> None:
+    stack = _stack()
+    arn = cdk.CfnParameter(stack, "StoreArn").value_as_string
+    _import(stack, event_data_store=arn)
+    Template.from_stack(stack).has_resource_properties("Custom::CloudTrailLakeImport", {
+        "EventDataStoreArn": {"Ref": "StoreArn"}})

@@ -1,0 +1,56 @@
+"""The example app synthesizes with the pinned CDK CLI, and its templates pass cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    npx = shutil.which("npx")
+    assert npx, "Node.js with npx is needed (make setup installs the CLI from package-lock.json)"
+    out = tmp_path_factory.mktemp("cdk.out")
+    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    result = subprocess.run(
+        [npx, "--no-install", "cdk", "synth", "--quiet", "--output", str(out), "--app", f"{sys.executable} app.py"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_cli_synthesizes_both_example_stacks_offline(cloud_assembly: Path) -> None:
+    templates = sorted(p.name for p in cloud_assembly.glob("*.template.json"))
+    assert templates == ["CloudTrailLakeImportServiceToken.template.json", "TrailArchiveImport.template.json"]
+    archive = json.loads((cloud_assembly / "TrailArchiveImport.template.json").read_text())
+    types = [r["Type"] for r in archive["Resources"].values()]
+    assert types.count("Custom::CloudTrailLakeImport") == 1
+    token = json.loads((cloud_assembly / "CloudTrailLakeImportServiceToken.template.json").read_text())
+    assert token["Outputs"]["ServiceToken"]["Export"]["Name"] == "CloudTrailLakeImportServiceToken"
+
+
+def test_example_templates_pass_cfn_lint(cloud_assembly: Path) -> None:
+    templates = [str(p) for p in cloud_assembly.glob("*.template.json")]
+    result = subprocess.run([sys.executable, "-m", "cfnlint", "--format", "parseable", *templates],
+                            capture_output=True, text=True, timeout=600, check=False)
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert errors == [], "\n".join(errors)
+
+
+def test_handler_asset_holds_the_handler_package_and_nothing_from_site_packages(cloud_assembly: Path) -> None:
+    manifest = json.loads((cloud_assembly / "TrailArchiveImport.assets.json").read_text())
+    folders = [cloud_assembly / f["source"]["path"] for f in manifest["files"].values()
+               if f["source"].get("packaging") == "zip"]
+    ours = [f for f in folders if (f / "trail_import_handler").is_dir()]
+    assert len(ours) == 1
+    assert sorted(p.name for p in ours[0].iterdir()) == ["trail_import_handler"]
+    assert not list(ours[0].rglob("__pycache__"))
