@@ -12,7 +12,7 @@ import pytest
 from aws_cdk import aws_cloudtrail, aws_iam, aws_kms, aws_s3
 from aws_cdk.assertions import Capture, Match, Template
 
-from cloudtrail_lake_import import ImportAccessRole, TrailImport
+from cloudtrail_lake_import import ImportAccessRole, StandaloneImportProvider, TrailImport
 
 ENV = cdk.Environment(account="111122223333", region="eu-west-1")
 STORE_ARN = "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/archive"
@@ -122,9 +122,13 @@ def test_handler_may_start_imports_only_into_its_destinations_passing_only_its_a
     policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role.as_string()}]}})
     (policy,) = policies.values()
     access_role = stack.get_logical_id(_access_role_resource(stack))
+    logs = [{"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
+             "Resource": {"Fn::GetAtt": [stack.get_logical_id(group), "Arn"]}}
+            for group in stack.node.find_all() if isinstance(group, cdk.aws_logs.CfnLogGroup)]
     assert policy["Properties"]["PolicyDocument"]["Statement"] == [
         {"Action": ["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:ListImportFailures",
                     "cloudtrail:StopImport"], "Effect": "Allow", "Resource": "*"},
+        *logs,
         {"Action": "cloudtrail:StartImport", "Effect": "Allow", "Resource": STORE_ARN},
         {"Action": "iam:PassRole", "Effect": "Allow",
          "Condition": {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
@@ -218,3 +222,51 @@ def test_tokens_pass_through_to_the_handlers_own_checks() -> None:
     _import(stack, event_data_store=arn)
     Template.from_stack(stack).has_resource_properties("Custom::CloudTrailLakeImport", {
         "EventDataStoreArn": {"Ref": "StoreArn"}})
+
+
+def test_handler_functions_log_to_their_own_retained_groups_and_may_write_only_there() -> None:
+    stack = _stack()
+    _import(stack)
+    template = Template.from_stack(stack)
+    template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 365}, 2)
+    template.has_resource("AWS::Logs::LogGroup", {"DeletionPolicy": "Retain"})
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "trail_import_handler.provider.on_event", "Timeout": 300, "MemorySize": 256})
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "trail_import_handler.provider.is_complete", "Timeout": 120, "MemorySize": 256})
+    template.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([
+        {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
+         "Resource": {"Fn::GetAtt": [Match.string_like_regexp("OnEventLogs"), "Arn"]}},
+    ])}})
+
+
+def test_waiter_keeps_no_execution_logs_that_would_hold_response_urls() -> None:
+    stack = _stack()
+    _import(stack)
+    machine = Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine")
+    (properties,) = [m["Properties"] for m in machine.values()]
+    assert "LoggingConfiguration" not in properties
+
+
+def test_standalone_provider_serves_plain_templates_with_scoped_permissions() -> None:
+    stack = _stack()
+    provider = StandaloneImportProvider(stack, "Standalone", access_role_name_prefix="TrailImport")
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "trail_import_handler.cfn.handler", "Runtime": "python3.14", "Architectures": ["arm64"],
+        "Timeout": 300, "FunctionName": Match.string_like_regexp("^cloudtrail-lake-import-")})
+    role = stack.get_logical_id(provider.function.role.node.default_child)  # type: ignore[union-attr,arg-type]
+    policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}})
+    (policy,) = policies.values()
+    statements = {str(s["Action"]): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["cloudtrail:StartImport"]["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:eu-west-1:111122223333:eventdatastore/*"]]}
+    assert statements["iam:PassRole"]["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":iam::111122223333:role/TrailImport*"]]}
+    assert statements["iam:PassRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}}
+    rules = statements[str(["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"])]
+    assert rules["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":events:eu-west-1:111122223333:rule/*"]]}
+    permissions = statements[str(["lambda:AddPermission", "lambda:RemovePermission"])]
+    assert "function:cloudtrail-lake-import-" in str(permissions["Resource"])

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.assembly import handler_asset
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,10 +49,19 @@ def test_example_templates_pass_cfn_lint(cloud_assembly: Path) -> None:
 
 
 def test_handler_asset_holds_the_handler_package_and_nothing_from_site_packages(cloud_assembly: Path) -> None:
-    manifest = json.loads((cloud_assembly / "TrailArchiveImport.assets.json").read_text())
-    folders = [cloud_assembly / f["source"]["path"] for f in manifest["files"].values()
-               if f["source"].get("packaging") == "zip"]
-    ours = [f for f in folders if (f / "trail_import_handler").is_dir()]
-    assert len(ours) == 1
-    assert sorted(p.name for p in ours[0].iterdir()) == ["trail_import_handler"]
-    assert not list(ours[0].rglob("__pycache__"))
+    ours = handler_asset(cloud_assembly, "TrailArchiveImport")
+    assert sorted(p.name for p in ours.iterdir()) == ["trail_import_handler"]
+    assert not list(ours.rglob("__pycache__"))
+
+
+def test_raw_cloudformation_sample_passes_cfn_lint() -> None:
+    sample = ROOT / "examples" / "raw-template.yaml"
+    result = subprocess.run([sys.executable, "-m", "cfnlint", "--format", "parseable", str(sample)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert [line for line in result.stdout.splitlines() if ":E" in line] == []
+    assert "Custom::CloudTrailLakeImport" in sample.read_text()
+
+
+def test_standalone_asset_holds_the_handler_and_crhelper_only(cloud_assembly: Path) -> None:
+    ours = handler_asset(cloud_assembly, "CloudTrailLakeImportServiceToken")
+    assert sorted(p.name for p in ours.iterdir()) == ["crhelper", "trail_import_handler"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from aws_cdk import Stack, aws_iam, aws_kms, aws_s3
-
 from constructs import Construct
+
+from ._nag import acknowledge_wildcard
 
 
 class ImportAccessRole(Construct):
@@ -55,13 +56,14 @@ class ImportAccessRole(Construct):
         if prefix:
             list_bucket.add_condition("StringLike", {"s3:prefix": [prefix, f"{prefix}/*"]})
         self.role.add_to_policy(list_bucket)
-        self.role.add_to_policy(aws_iam.PolicyStatement(
-            actions=["s3:GetObject"],
-            resources=[source_bucket.arn_for_objects(f"{prefix}/*" if prefix else "*")],
-        ))
+        objects = source_bucket.arn_for_objects(f"{prefix}/*" if prefix else "*")
+        self.role.add_to_policy(aws_iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
         key = encryption_key or source_bucket.encryption_key
         if key is not None:
             key.grant_decrypt(self.role)
+        acknowledge_wildcard(self.role, objects,
+                             "s3:GetObject on the keys under the source prefix: trail log file names are not known "
+                             "in advance; s3:ListBucket is limited to the prefix with s3:prefix.")
 
     @property
     def role_arn(self) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_logs, custom_resources
-
 from constructs import Construct
 
 from ._asset import handler_code
+from ._nag import acknowledge, acknowledge_wildcard
 
 QUERY_INTERVAL = Duration.seconds(30)
+_BASIC_EXECUTION = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
 class ImportProvider(Construct):
@@ -46,7 +47,14 @@ class ImportProvider(Construct):
             is_complete_handler=self.is_complete,
             query_interval=QUERY_INTERVAL,
             total_timeout=total_timeout,
+            # Waiter logs would hold every event, presigned ResponseURL included: keep them off.
+            disable_waiter_state_machine_logging=True,
         )
+        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]",
+                     "GetImport, ListImports, ListImportFailures and StopImport have no resource type in the "
+                     "Service Authorization Reference; StartImport and iam:PassRole are scoped to the imports' "
+                     "destinations and access roles.")
+        _acknowledge_framework(self.provider, [self.on_event, self.is_complete])
 
     @classmethod
     def of(cls, scope: Construct, total_timeout: Duration) -> ImportProvider:
@@ -78,7 +86,7 @@ class ImportProvider(Construct):
             self, f"{construct_id}Logs", retention=aws_logs.RetentionDays.ONE_YEAR,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        return aws_lambda.Function(
+        function = aws_lambda.Function(
             self, construct_id,
             runtime=aws_lambda.Runtime.PYTHON_3_14,
             architecture=aws_lambda.Architecture.ARM_64,
@@ -92,3 +100,27 @@ class ImportProvider(Construct):
             log_group=log_group,
             description=f"CloudTrail Lake import: {entry}",
         )
+        # The role has no managed policy: it may write to its own log groups only.
+        log_group.grant_write(self.role)
+        return function
+
+
+
+def _acknowledge_framework(provider: custom_resources.Provider, handlers: list[aws_lambda.Function]) -> None:
+    """Acknowledge what cdk-nag finds in the Provider framework's own functions and waiter, and only there."""
+    framework = [child for child in provider.node.find_all() if isinstance(child, aws_lambda.Function)]
+    invoked = handlers + [f for f in framework if f.node.id in ("framework-isComplete", "framework-onTimeout")]
+    for function in framework:
+        acknowledge(function, f"AwsSolutions-IAM4[Policy::{_BASIC_EXECUTION}]",
+                    "The Provider framework's own functions use AWSLambdaBasicExecutionRole, which grants "
+                    "CloudWatch Logs writes only.")
+    for target in invoked:
+        acknowledge_wildcard(provider, f"{target.function_arn}:*",
+                             "The Provider framework may invoke this function's versions (<function ARN>:*), "
+                             "nothing else.")
+    acknowledge(provider, "AwsSolutions-SF1",
+                "Waiter logging at level ALL would write the presigned ResponseURL of every request to CloudWatch "
+                "Logs; the handler logs each decision instead.")
+    acknowledge(provider, "AwsSolutions-SF2",
+                "The waiter only calls isComplete every 30 seconds, and the handler's JSON logs record each call; "
+                "the Provider framework offers no tracing setting.")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_logs
-
 from constructs import Construct
 
 from ._asset import crhelper_code
+from ._nag import acknowledge_wildcard
 
 
 class StandaloneImportProvider(Construct):
@@ -26,6 +26,18 @@ class StandaloneImportProvider(Construct):
         stack = Stack.of(self)
         role = aws_iam.Role(self, "Role", assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),
                             description="CloudTrail Lake import handler for plain CloudFormation templates")
+        stores = stack.format_arn(service="cloudtrail", resource="eventdatastore", resource_name="*")
+        access_roles = stack.format_arn(service="iam", region="", resource="role",
+                                        resource_name=f"{access_role_name_prefix}*")
+        rules = stack.format_arn(service="events", resource="rule", resource_name="*")
+        wildcards = [
+            ("*", "GetImport, ListImports, ListImportFailures and StopImport have no resource type in the Service "
+                  "Authorization Reference."),
+            (stores, "Templates name their destination event data stores after this function is deployed."),
+            (access_roles, "Templates name their access roles after this function is deployed; the pass is to "
+                           "cloudtrail.amazonaws.com only, and access_role_name_prefix narrows it."),
+            (rules, "crhelper names its polling rules at run time (logical id plus 8 random characters)."),
+        ]
         # The Service Authorization Reference lists no resource type for these.
         role.add_to_policy(aws_iam.PolicyStatement(
             actions=["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:ListImportFailures",
@@ -34,18 +46,17 @@ class StandaloneImportProvider(Construct):
         ))
         role.add_to_policy(aws_iam.PolicyStatement(
             actions=["cloudtrail:StartImport"],
-            resources=[stack.format_arn(service="cloudtrail", resource="eventdatastore", resource_name="*")],
+            resources=[stores],
         ))
         role.add_to_policy(aws_iam.PolicyStatement(
             actions=["iam:PassRole"],
-            resources=[stack.format_arn(service="iam", region="", resource="role",
-                                        resource_name=f"{access_role_name_prefix}*")],
+            resources=[access_roles],
             conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
         ))
         # crhelper's polling rules are named after the logical id plus 8 characters.
         role.add_to_policy(aws_iam.PolicyStatement(
             actions=["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"],
-            resources=[stack.format_arn(service="events", resource="rule", resource_name="*")],
+            resources=[rules],
         ))
         log_group = aws_logs.LogGroup(self, "Logs", retention=aws_logs.RetentionDays.ONE_YEAR,
                                       removal_policy=RemovalPolicy.RETAIN)
@@ -71,6 +82,9 @@ class StandaloneImportProvider(Construct):
             resources=[stack.format_arn(service="lambda", resource="function", resource_name=function_name,
                                         arn_format=ArnFormat.COLON_RESOURCE_NAME)],
         ))
+        log_group.grant_write(role)
+        for resource, reason in wildcards:
+            acknowledge_wildcard(role, resource, reason)
 
     @property
     def service_token(self) -> str:

@@ -7,7 +7,6 @@ import re
 from datetime import datetime
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Token, aws_cloudtrail, aws_iam, aws_kms, aws_s3
-
 from constructs import Construct
 
 from .access_role import ImportAccessRole

@@ -1,0 +1,90 @@
+"""A wheel built from the repo installs outside it, and an app using TrailImport synthesizes there."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.assembly import handler_asset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+APP = textwrap.dedent('''
+    import json, sys
+    from datetime import datetime, timezone
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3
+    import cloudtrail_lake_import, trail_import_handler
+    from cloudtrail_lake_import import TrailImport
+
+    app = cdk.App(outdir=sys.argv[1])
+    stack = cdk.Stack(app, "WheelUser")
+    TrailImport(stack, "Import", event_data_store="arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/a",
+                source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs"),
+                start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    app.synth()
+    print(json.dumps({"construct": cloudtrail_lake_import.__file__, "handler": trail_import_handler.__file__}))
+''')
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+                   check=True, capture_output=True, timeout=600)
+    (built,) = out.glob("cdk_cloudtrail_lake_import-*.whl")
+    return built
+
+
+def test_wheel_ships_both_packages_and_their_type_markers(wheel: Path) -> None:
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "cloudtrail_lake_import/py.typed" in names
+    assert "trail_import_handler/py.typed" in names
+    assert "trail_import_handler/lifecycle.py" in names
+    assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
+
+
+def test_app_outside_the_repo_synthesizes_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    # The dependencies come from this environment's site-packages as a plain path: its .pth files
+    # (the editable install of this repo among them) are not processed there.
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                    str(wheel)], check=True, capture_output=True, timeout=600)
+    (tmp_path / "app.py").write_text(APP)
+    out = tmp_path / "cdk.out"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CDK_OUTDIR")}
+    env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
+    result = subprocess.run([str(python), "app.py", str(out)], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    origin = json.loads(result.stdout.strip().splitlines()[-1])
+    assert origin["construct"].startswith(str(venv))
+    assert origin["handler"].startswith(str(venv))
+    asset = handler_asset(out, "WheelUser")
+    assert sorted(p.name for p in asset.iterdir()) == ["trail_import_handler"]
+    assert not list(asset.rglob("__pycache__"))
+    # The same handler content gives the same asset hash as a synth from the checkout.
+    from aws_cdk import App, Stack, aws_s3
+
+    from cloudtrail_lake_import import TrailImport
+
+    app = App(outdir=str(tmp_path / "repo.out"))
+    stack = Stack(app, "WheelUser")
+    TrailImport(stack, "Import", event_data_store="arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/a",
+                source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs"))
+    app.synth()
+    assert handler_asset(tmp_path / "repo.out", "WheelUser").name == asset.name
