@@ -270,3 +270,15 @@ def test_standalone_provider_serves_plain_templates_with_scoped_permissions() ->
         "arn:", {"Ref": "AWS::Partition"}, ":events:eu-west-1:111122223333:rule/*"]]}
     permissions = statements[str(["lambda:AddPermission", "lambda:RemovePermission"])]
     assert "function:cloudtrail-lake-import-" in str(permissions["Resource"])
+
+
+def test_bucket_region_comes_from_the_bucket_else_the_stack() -> None:
+    stack = _stack()
+    elsewhere = aws_s3.Bucket.from_bucket_attributes(stack, "Elsewhere", bucket_name="far-logs", region="us-west-2")
+    _import(stack, "Far", source_bucket=elsewhere)
+    _import(stack, "Near")
+    template = Template.from_stack(stack)
+    template.has_resource_properties("Custom::CloudTrailLakeImport", {
+        "S3LocationUri": "s3://far-logs/org-trail", "S3BucketRegion": "us-west-2"})
+    template.has_resource_properties("Custom::CloudTrailLakeImport", {
+        "S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": "eu-west-1"})
