@@ -19,7 +19,7 @@ from cloudtrail_lake_import.testing import CloudTrailImportSimulator, default_se
 from tests.driver import ProviderDriver, import_properties
 
 
-class _SimulatedTime:
+class SimulatedTime:
     """botocore's ``time`` module, whose retry backoff passes on the simulator's clock."""
 
     def __init__(self, simulator: CloudTrailImportSimulator) -> None:
@@ -40,7 +40,7 @@ class _SimulatedTime:
 def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudTrailImportSimulator]:
     """A fresh simulator answering every ``boto3.client("cloudtrail")`` of the test."""
     simulator = CloudTrailImportSimulator()
-    monkeypatch.setattr(botocore.endpoint, "time", _SimulatedTime(simulator))
+    monkeypatch.setattr(botocore.endpoint, "time", SimulatedTime(simulator))
     with default_session(simulator):
         yield simulator
 

@@ -137,3 +137,32 @@ def test_answers_never_carry_crhelper_or_handler_bookkeeping(
 ) -> None:
     response = crhelper.request("Create", {**props, "WaitForCompletion": "false"})
     assert not {"WaitUntil", "RetryAfter", "PhysicalResourceId", "CrHelperPoll"} & set(response["Data"])
+
+
+def test_new_retry_token_retries_the_failed_import_under_the_same_id(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(2)))
+    created = crhelper.request("Create", props)
+    assert created["Status"] == "FAILED"
+    import_id = created["PhysicalResourceId"]
+    retried = crhelper.request("Update", {**props, "RetryToken": "1"}, physical_id=import_id, old_props=props)
+    assert retried["Status"] == "SUCCESS", retried["Reason"]
+    assert retried["PhysicalResourceId"] == import_id
+    assert retried["Data"]["ImportStatus"] == "COMPLETED"
+
+
+def test_replacement_waits_for_the_old_import_then_the_old_ids_delete_succeeds(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    old_props = {**props, "WaitForCompletion": "false"}
+    old_id = crhelper.request("Create", old_props)["PhysicalResourceId"]
+    assert sim.status_of(old_id) in ("INITIALIZING", "IN_PROGRESS")
+    new_props = {**old_props, "S3LocationUri": "s3://trail-logs/other"}
+    updated = crhelper.request("Update", new_props, physical_id=old_id, old_props=old_props)
+    assert updated["Status"] == "SUCCESS"
+    assert updated["PhysicalResourceId"] not in (old_id, "")
+    assert sim.status_of(old_id) == "COMPLETED", "one import at a time: the new one started after the old"
+    cleanup = crhelper.request("Delete", old_props, physical_id=old_id)
+    assert cleanup["Status"] == "SUCCESS"
+    assert sim.calls("StopImport") == []

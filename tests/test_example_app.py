@@ -65,3 +65,13 @@ def test_raw_cloudformation_sample_passes_cfn_lint() -> None:
 def test_standalone_asset_holds_the_handler_and_crhelper_only(cloud_assembly: Path) -> None:
     ours = handler_asset(cloud_assembly, "CloudTrailLakeImportServiceToken")
     assert sorted(p.name for p in ours.iterdir()) == ["crhelper", "trail_import_handler"]
+
+
+def test_local_lifecycle_demo_plays_create_and_delete_of_the_example_import() -> None:
+    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "CREATE SUCCESS  physical id a0000000-0000-0000-0000-000000000001" in result.stdout
+    assert "EventsCompleted    48000" in result.stdout
+    assert "DELETE SUCCESS" in result.stdout

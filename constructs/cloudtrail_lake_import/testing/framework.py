@@ -67,9 +67,11 @@ class ProviderFramework:
     """Plays CloudFormation requests through framework.js around ``on_event`` and ``is_complete``."""
 
     def __init__(self, on_event: Handler, is_complete: Handler, *, advance: Callable[[float], None],
-                 query_interval: float = 30, total_timeout: float = 1800) -> None:
+                 query_interval: float = 30, total_timeout: float = 1800,
+                 observe: Callable[[int], None] | None = None) -> None:
         """
         :param advance: moves the world's clock between isComplete calls (the simulator's ``advance``).
+        :param observe: called with the number of each isComplete call that asked to wait, for progress.
         :param query_interval: seconds between isComplete calls, as the waiter's Retry interval.
         :param total_timeout: the waiter's total timeout; MaxAttempts = total_timeout / query_interval.
         """
@@ -77,6 +79,7 @@ class ProviderFramework:
             raise ValueError("total_timeout must be a multiple of query_interval, as the Provider requires")
         self._handlers = {_ON_EVENT: on_event, "user-is-complete": is_complete}
         self._advance = advance
+        self._observe = observe
         self.query_interval = query_interval
         self.max_attempts = int(total_timeout // query_interval)
 
@@ -109,6 +112,8 @@ class ProviderFramework:
             if not outcome.get("retry"):
                 break
             retry_message = outcome.get("error", "")
+            if self._observe is not None:
+                self._observe(run.is_complete_calls)
             self._advance(self.query_interval)
         else:
             if session.response is None:
