@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator
+from tests.driver import cfn_request
 
 FUNCTION_NAME = "trail-import-crhelper"
 _ids = itertools.count(1)
@@ -104,16 +105,8 @@ class CrhelperDriver:
     def request(self, request_type: str, props: dict[str, Any], *, physical_id: str | None = None,
                 old_props: dict[str, Any] | None = None, max_polls: int = 70) -> dict[str, Any]:
         path = f"/response/{next(_ids)}"
-        event: dict[str, Any] = {
-            "RequestType": request_type, "RequestId": f"request-{path}", "ResponseURL": self.listener.url + path,
-            "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/raw-template/guid",
-            "LogicalResourceId": "LegacyImport", "ResourceType": "Custom::CloudTrailLakeImport",
-            "ResourceProperties": props,
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
-        if old_props is not None:
-            event["OldResourceProperties"] = old_props
+        event = cfn_request(request_type, props, physical_id=physical_id, old_props=old_props,
+                            logical_id="LegacyImport", response_url=self.listener.url + path)
         self.handler(event, _Context())
         for _ in range(max_polls):
             if path in self.listener.responses:

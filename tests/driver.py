@@ -34,6 +34,27 @@ def import_properties(destination: str, **overrides: str) -> dict[str, str]:
     return props
 
 
+def cfn_request(request_type: str, props: dict[str, Any], *, physical_id: str | None = None,
+                old_props: dict[str, Any] | None = None, logical_id: str = "TrailImport",
+                response_url: str | None = None) -> dict[str, Any]:
+    """A CloudFormation custom resource request, as CloudFormation sends it."""
+    request: dict[str, Any] = {
+        "RequestType": request_type,
+        "RequestId": f"request-{next(_request_ids)}",
+        "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/trail-import/0b8f6a90",
+        "LogicalResourceId": logical_id,
+        "ResourceType": "Custom::CloudTrailLakeImport",
+        "ResourceProperties": props,
+    }
+    if response_url is not None:
+        request["ResponseURL"] = response_url
+    if physical_id is not None:
+        request["PhysicalResourceId"] = physical_id
+    if old_props is not None:
+        request["OldResourceProperties"] = old_props
+    return request
+
+
 @dataclass
 class Outcome:
     """What CloudFormation would be told."""
@@ -64,19 +85,8 @@ class ProviderDriver:
 
     def request(self, request_type: str, props: dict[str, Any], *, physical_id: str | None = None,
                 old_props: dict[str, Any] | None = None) -> Outcome:
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "RequestId": f"request-{next(_request_ids)}",
-            "ResponseURL": "https://cloudformation-custom-resource-response.example/presigned",
-            "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/trail-import/guid",
-            "LogicalResourceId": "TrailImport",
-            "ResourceType": "Custom::CloudTrailLakeImport",
-            "ResourceProperties": props,
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
-        if old_props is not None:
-            event["OldResourceProperties"] = old_props
+        event = cfn_request(request_type, props, physical_id=physical_id, old_props=old_props,
+                            response_url="https://cloudformation-custom-resource-response.example/presigned")
         try:
             result = provider.on_event(event)
         except ImportResourceError as error:

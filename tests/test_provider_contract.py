@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import timedelta
 from typing import Any
@@ -11,10 +10,10 @@ import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
 from cloudtrail_lake_import.testing.framework import FrameworkRun, ProviderFramework
+from tests.driver import cfn_request
 from trail_import_handler import provider
 
 CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
-_ids = itertools.count(1)
 
 
 class CloudFormation:
@@ -25,16 +24,8 @@ class CloudFormation:
 
     def send(self, request_type: str, props: dict[str, Any], physical_id: str | None = None,
              old_props: dict[str, Any] | None = None) -> FrameworkRun:
-        request: dict[str, Any] = {
-            "RequestType": request_type, "RequestId": f"cfn-request-{next(_ids)}",
-            "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/trail-import/0b8f6a90",
-            "LogicalResourceId": "TrailImportResource1A2B3C4D", "ResourceType": "Custom::CloudTrailLakeImport",
-            "ResourceProperties": props,
-        }
-        if physical_id is not None:
-            request["PhysicalResourceId"] = physical_id
-        if old_props is not None:
-            request["OldResourceProperties"] = old_props
+        request = cfn_request(request_type, props, physical_id=physical_id, old_props=old_props,
+                              logical_id="TrailImportResource1A2B3C4D")
         return self.framework.request(request)
 
 
