@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 os.environ.setdefault("AWS_REGION", "us-east-1")
 
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator, default_session  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from cloudtrail_lake_import.testing import (  # noqa: E402
+    MOTO_CONFIG,
+    CloudTrailImportSimulator,
+    ImportPlan,
+    default_session,
+)
 from cloudtrail_lake_import.testing.framework import ProviderFramework  # noqa: E402
 
 STACK = "TrailArchiveImport"
@@ -69,7 +77,44 @@ class Resolver:
         raise ValueError(f"the demo cannot resolve {logical_id}.{name}")
 
 
+def trail_bucket(props: dict[str, Any]) -> Any:
+    """A bucket like the example app's: a year of trail logs in three regions, ACLs disabled."""
+    import boto3
+
+    from cloudtrail_lake_import.testing.trail_bucket import TrailLayout, boto3_put, write_trail_logs
+
+    bucket = props["S3LocationUri"].removeprefix("s3://").split("/", 1)[0]
+    s3 = boto3.client("s3", region_name=props["S3BucketRegion"])
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    written = write_trail_logs(TrailLayout(start=datetime(2024, 1, 1, tzinfo=UTC), days=366, files_per_day=2,
+                                           records_per_file=5), boto3_put(s3, bucket))
+    print(f"Generated s3://{bucket}: {written} trail log files, 2024, three regions")
+    return s3
+
+
+def preflight_plan(s3: Any, props: dict[str, Any]) -> ImportPlan:
+    """Preflight the source as the CLI would, and let the simulated import read what it found."""
+    from trail_import_handler.preflight import run_preflight
+    from trail_import_handler.properties import parse_properties
+
+    parsed = parse_properties(props)
+    report = run_preflight(s3, parsed.source, parsed.window)
+    costs = ", ".join(f"{name} ${usd:,.2f}" for name, usd in report.costs.items())
+    print(f"Preflight: {len(report.findings.files)} files in the window, {report.findings.compressed_bytes:,} bytes "
+          f"compressed, about {report.uncompressed_bytes:,} uncompressed and {report.events:,} events; "
+          f"ingestion {costs}; {report.findings.list_requests} list requests")
+    day_folders = len({f.key.rsplit("/", 1)[0] for f in report.findings.files})
+    return ImportPlan(prefixes=day_folders, files=len(report.findings.files), events=report.events)
+
+
 def main() -> None:
+    with mock_aws(config=MOTO_CONFIG):
+        play()
+
+
+def play() -> None:
     template = synthesize()
     logical_id, resource = next((k, r) for k, r in template["Resources"].items()
                                 if r["Type"] == "Custom::CloudTrailLakeImport")
@@ -78,6 +123,7 @@ def main() -> None:
     print(f"Synthesized {STACK}: {logical_id} (Custom::CloudTrailLakeImport)")
     for key, value in props.items():
         print(f"  {key:<22} {value}")
+    sim.plan_next_import(preflight_plan(trail_bucket(props), props))
     from trail_import_handler import provider
 
     def progress(call: int) -> None:

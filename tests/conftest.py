@@ -15,7 +15,9 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator, default_session
+from moto import mock_aws
+
+from cloudtrail_lake_import.testing import MOTO_CONFIG, CloudTrailImportSimulator, default_session
 from tests.driver import ProviderDriver, import_properties
 
 
@@ -61,3 +63,11 @@ def props(destination: str) -> dict[str, str]:
 def provider(sim: CloudTrailImportSimulator) -> ProviderDriver:
     """Plays CloudFormation requests through on_event / is_complete as the Provider framework does."""
     return ProviderDriver(sim)
+
+
+@pytest.fixture
+def aws(sim: CloudTrailImportSimulator) -> Iterator[CloudTrailImportSimulator]:
+    """moto for S3, IAM, EventBridge and Lambda, beside the simulator for CloudTrail."""
+    # mock_aws resets boto3's default session: wire the simulator in again inside it.
+    with mock_aws(config=MOTO_CONFIG), default_session(sim):
+        yield sim

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -133,7 +134,20 @@ def test_handler_may_start_imports_only_into_its_destinations_passing_only_its_a
         {"Action": "iam:PassRole", "Effect": "Allow",
          "Condition": {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
          "Resource": {"Fn::GetAtt": [access_role, "Arn"]}},
+        {"Action": ["s3:GetBucketLocation", "s3:GetBucketOwnershipControls"], "Effect": "Allow",
+         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::trail-logs"]]}},
+        {"Action": "s3:ListBucket", "Effect": "Allow",
+         "Condition": {"StringLike": {"s3:prefix": ["org-trail", "org-trail/*"]}},
+         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::trail-logs"]]}},
     ]
+
+
+def test_without_preflight_the_handler_reads_nothing_from_the_bucket() -> None:
+    stack = _stack()
+    _import(stack, preflight=False)
+    template = Template.from_stack(stack)
+    template.has_resource_properties("Custom::CloudTrailLakeImport", {"Preflight": "false"})
+    assert "s3:GetBucketLocation" not in json.dumps(template.find_resources("AWS::IAM::Policy"))
 
 
 def _access_role_resource(stack: cdk.Stack) -> cdk.CfnElement:

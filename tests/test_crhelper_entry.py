@@ -10,25 +10,21 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from cloudtrail_lake_import.testing import (
-    MOTO_CONFIG,
     CloudTrailImportSimulator,
     ImportPlan,
-    default_session,
     failures,
 )
 from tests.crhelper_driver import FUNCTION_NAME, CrhelperDriver, response_listener
 
 
 @pytest.fixture
-def crhelper(sim: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrhelperDriver]:
-    # mock_aws resets boto3's default session: wire the simulator in again inside it.
-    with mock_aws(config=MOTO_CONFIG), default_session(sim), response_listener() as (listener, certificate):
+def crhelper(aws: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrhelperDriver]:
+    with response_listener() as (listener, certificate):
         monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
         _deploy_function()
-        yield CrhelperDriver(sim, listener)
+        yield CrhelperDriver(aws, listener)
 
 
 def _deploy_function() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_logs, custom_resources
+from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_logs, aws_s3, custom_resources
 from constructs import Construct
 
 from ._asset import handler_code
@@ -80,6 +80,15 @@ class ImportProvider(Construct):
             self._start.add_resources(destination_arn)
         if access_role_arn not in self._pass.resources:
             self._pass.add_resources(access_role_arn)
+
+    def grant_preflight(self, bucket: aws_s3.IBucket, prefix: str) -> None:
+        """Let the handler run the preflight on ``bucket``: its location, ownership and log listings."""
+        self.role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["s3:GetBucketLocation", "s3:GetBucketOwnershipControls"], resources=[bucket.bucket_arn]))
+        listing = aws_iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+        if prefix:
+            listing.add_condition("StringLike", {"s3:prefix": [prefix, f"{prefix}/*"]})
+        self.role.add_to_policy(listing)
 
     def _function(self, construct_id: str, entry: str, timeout: Duration) -> aws_lambda.Function:
         log_group = aws_logs.LogGroup(

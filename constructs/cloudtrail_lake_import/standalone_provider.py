@@ -30,6 +30,7 @@ class StandaloneImportProvider(Construct):
         access_roles = stack.format_arn(service="iam", region="", resource="role",
                                         resource_name=f"{access_role_name_prefix}*")
         rules = stack.format_arn(service="events", resource="rule", resource_name="*")
+        buckets = stack.format_arn(service="s3", region="", account="", resource="*")
         wildcards = [
             ("*", "GetImport, ListImports, ListImportFailures and StopImport have no resource type in the Service "
                   "Authorization Reference."),
@@ -37,6 +38,8 @@ class StandaloneImportProvider(Construct):
             (access_roles, "Templates name their access roles after this function is deployed; the pass is to "
                            "cloudtrail.amazonaws.com only, and access_role_name_prefix narrows it."),
             (rules, "crhelper names its polling rules at run time (logical id plus 8 random characters)."),
+            (buckets, "The preflight reads the location, ownership and listing of buckets that templates name "
+                      "after this function is deployed (read-only; set Preflight to false to skip it)."),
         ]
         # The Service Authorization Reference lists no resource type for these.
         role.add_to_policy(aws_iam.PolicyStatement(
@@ -52,6 +55,10 @@ class StandaloneImportProvider(Construct):
             actions=["iam:PassRole"],
             resources=[access_roles],
             conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+        ))
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["s3:GetBucketLocation", "s3:GetBucketOwnershipControls", "s3:ListBucket"],
+            resources=[buckets],
         ))
         # crhelper's polling rules are named after the logical id plus 8 characters.
         role.add_to_policy(aws_iam.PolicyStatement(

@@ -43,6 +43,7 @@ class TrailImport(Construct):
         timeout: Duration | None = None,
         max_failed_entries: int = 0,
         retry_token: str | None = None,
+        preflight: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         """
@@ -60,6 +61,8 @@ class TrailImport(Construct):
         :param timeout: how long the deploy waits for the import, at most 55 minutes. Default: 55 minutes.
         :param max_failed_entries: failed entries tolerated before the deploy fails. Default: 0.
         :param retry_token: change it to retry a FAILED import. Default: none.
+        :param preflight: before starting, check that the bucket is in its region, has ACLs disabled and holds
+            log files in the window, and fail fast otherwise. Default: True.
         :param removal_policy: RETAIN leaves a running import running when the resource is deleted.
             Default: DESTROY (stop it).
         """
@@ -75,6 +78,8 @@ class TrailImport(Construct):
         """The role CloudTrail assumes to read the bucket."""
         provider = ImportProvider.of(self, timeout)
         provider.grant_import(destination, access_role.role_arn)
+        if preflight:
+            provider.grant_preflight(source_bucket, prefix)
         properties: dict[str, str] = {
             "EventDataStoreArn": destination,
             "S3LocationUri": f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else ""),
@@ -82,6 +87,7 @@ class TrailImport(Construct):
             "S3BucketAccessRoleArn": access_role.role_arn,
             "WaitForCompletion": "true" if wait_for_completion else "false",
             "MaxFailedEntries": str(max_failed_entries),
+            "Preflight": "true" if preflight else "false",
         }
         if start_time:
             properties["StartEventTime"] = start_time.isoformat()

@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from . import cloudtrail, reasons
+from . import cloudtrail, preflight, reasons
 from .cloudtrail import AccountBusy, CloudTrailClient, ImportState
 from .errors import ImportResourceError
 from .properties import ImportProperties, parse_properties
@@ -146,6 +146,8 @@ def _begin_import(ct: CloudTrailClient, props: ImportProperties, request_id: str
         if existing.status == "FAILED":
             return _retry(ct, existing)
         return Begun(existing.import_id)
+    if props.preflight:
+        _preflight(props)
     try:
         import_id = cloudtrail.start_import(ct, props)
     except AccountBusy:
@@ -172,6 +174,17 @@ def _begin_update(
             logger.info("RetryToken changed: retrying import", extra={"import_id": physical_id})
             return _retry(ct, state)
     return Begun(physical_id)
+
+
+def _preflight(props: ImportProperties) -> None:
+    """Fail before StartImport when the source cannot work: wrong region, ACLs on, no file in the window."""
+    problems = [p for p in preflight.check_source(preflight.s3_client(props.source.region), props.source,
+                                                  props.window) if p.blocking]
+    if problems:
+        details = " ".join(p.message for p in problems)
+        raise ImportResourceError(f"Preflight of {props.source.uri} failed: {details} "
+                                  'Set Preflight to "false" to skip these checks.',
+                                  summary=f"Preflight failed: {problems[0].message}")
 
 
 def _resolve_pending(ct: CloudTrailClient, props: ImportProperties) -> ImportState | None:

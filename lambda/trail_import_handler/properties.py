@@ -67,6 +67,7 @@ class ImportProperties:
     wait_for_completion: bool
     max_failed_entries: int
     retry_token: str
+    preflight: bool = True
 
     def same_import_as(self, other: ImportProperties) -> bool:
         """True when both describe the same data: destination, source and window.
@@ -111,12 +112,13 @@ def parse_properties(raw: Mapping[str, Any] | None) -> ImportProperties:
         wait_for_completion=_boolean(raw, "WaitForCompletion", default=True),
         max_failed_entries=_whole_number(raw, "MaxFailedEntries", default=0),
         retry_token=_retry_token(raw),
+        preflight=_boolean(raw, "Preflight", default=True),
     )
 
 
 def _reject_unknown(raw: Mapping[str, Any]) -> None:
     known = {"EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn",
-             "StartEventTime", "EndEventTime", "WaitForCompletion", "MaxFailedEntries", "RetryToken"}
+             "StartEventTime", "EndEventTime", "WaitForCompletion", "MaxFailedEntries", "RetryToken", "Preflight"}
     unknown = sorted(str(key) for key in raw if key not in known and key not in _FRAMEWORK_KEYS)
     if unknown:
         raise ImportResourceError(

@@ -1,0 +1,218 @@
+"""Preflight: what an import will read, what it will cost, and what would stop it, before it starts.
+
+``check_source`` is the cheap part the handler runs on Create: the bucket's
+region, ACLs disabled, and at least one trail log file in the window.
+``run_preflight`` is the whole report the CLI prints: every file in the
+window, a sample read to estimate uncompressed bytes and events, and the
+ingestion charge per pricing option.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from .pricing import PRICES_AS_OF, PRICES_REGION, ingestion_cost
+from .properties import ImportSource, ImportWindow
+from .trail_logs import Findings, TrailLogFile, find_log_files
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that would make the import fail (blocking) or surprise its owner."""
+
+    blocking: bool
+    message: str
+
+
+@dataclass
+class PreflightReport:
+    """The whole preflight of one import's source and window."""
+
+    source: ImportSource
+    window: ImportWindow
+    problems: list[Problem]
+    findings: Findings
+    sampled_files: int = 0
+    uncompressed_bytes: int = 0
+    events: int = 0
+    costs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> list[Problem]:
+        return [p for p in self.problems if p.blocking]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "source": self.source.uri, "region": self.source.region,
+            "window": {"start": _iso(self.window.start), "end": _iso(self.window.end)},
+            "problems": [{"blocking": p.blocking, "message": p.message} for p in self.problems],
+            "files": len(self.findings.files), "regions": self.findings.regions,
+            "compressed_bytes": self.findings.compressed_bytes,
+            "estimated_uncompressed_bytes": self.uncompressed_bytes, "estimated_events": self.events,
+            "sampled_files": self.sampled_files,
+            "estimated_cost_usd": self.costs, "prices": {"as_of": PRICES_AS_OF, "region": PRICES_REGION},
+            "digest_prefixes": self.findings.digest_prefixes, "other_objects": self.findings.other_objects[:50],
+            "list_requests": self.findings.list_requests,
+        }
+
+
+def s3_client(region: str) -> Any:
+    """An S3 client for the source bucket's region."""
+    return boto3.client("s3", region_name=region)
+
+
+def check_source(s3: Any, source: ImportSource, window: ImportWindow) -> list[Problem]:
+    """The cheap checks: region, ACLs, and at least one log file in the window."""
+    problems = check_bucket(s3, source)
+    if any(p.blocking for p in problems):
+        return problems
+    findings = find_log_files(s3, source, window, enough=1)
+    if not findings.files:
+        problems.append(_no_files(source, window))
+    return problems
+
+
+def check_bucket(s3: Any, source: ImportSource) -> list[Problem]:
+    """The bucket exists in S3BucketRegion and its ACLs are disabled (BucketOwnerEnforced)."""
+    bucket = source.bucket
+    try:
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+    except ClientError as error:
+        return [_bucket_error(bucket, error, "s3:GetBucketLocation")]
+    location = {"EU": "eu-west-1"}.get(location, location)
+    problems = []
+    if location != source.region:
+        problems.append(Problem(True, f"Bucket {bucket} is in {location}, not in {source.region}: "
+                                      f"set S3BucketRegion to {location}."))
+    try:
+        rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+        ownership = rules[0]["ObjectOwnership"] if rules else "ObjectWriter"
+    except ClientError as error:
+        if _code(error) != "OwnershipControlsNotFoundError":
+            return [*problems, _bucket_error(bucket, error, "s3:GetBucketOwnershipControls")]
+        ownership = "ObjectWriter"
+    if ownership != "BucketOwnerEnforced":
+        problems.append(Problem(True, f"Bucket {bucket} has ACLs enabled (Object Ownership {ownership}); "
+                                      "CloudTrail imports only from buckets with ACLs disabled: set Object "
+                                      "Ownership to BucketOwnerEnforced."))
+    return problems
+
+
+def check_encryption(s3: Any, iam: Any, source: ImportSource, role_arn: str) -> list[Problem]:
+    """With SSE-KMS, the access role's own policies must allow kms:Decrypt on the bucket's key."""
+    try:
+        rules = s3.get_bucket_encryption(Bucket=source.bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except ClientError:
+        return []
+    default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
+    key = default.get("KMSMasterKeyID")
+    if default.get("SSEAlgorithm") not in ("aws:kms", "aws:kms:dsse") or not key:
+        return []
+    role_name = role_arn.rsplit("/", 1)[-1]
+    if not any(_allows_decrypt(doc, key) for doc in _role_policies(iam, role_name)):
+        return [Problem(True, f"The logs are encrypted with KMS key {key}, and access role {role_name} has no "
+                              "policy allowing kms:Decrypt on it (the key policy must allow it too).")]
+    return []
+
+
+def run_preflight(s3: Any, source: ImportSource, window: ImportWindow, *, iam: Any = None,
+                  role_arn: str | None = None, sample_size: int = 5, workers: int = 8) -> PreflightReport:
+    """Everything the import would read and cost, and every problem found on the way."""
+    problems = check_bucket(s3, source)
+    if iam is not None and role_arn:
+        problems += check_encryption(s3, iam, source, role_arn)
+    findings = find_log_files(s3, source, window, workers=workers)
+    if not findings.files:
+        problems.append(_no_files(source, window))
+    if findings.digest_prefixes:
+        problems.append(Problem(False, f"Digest files under {', '.join(findings.digest_prefixes[:3])} are not "
+                                       "events; the import skips them."))
+    if findings.other_objects:
+        problems.append(Problem(False, f"{len(findings.other_objects)} object(s) are not CloudTrail log files, "
+                                       f"such as {findings.other_objects[0]}; the import skips or fails on them."))
+    report = PreflightReport(source, window, problems, findings)
+    _estimate(s3, source.bucket, findings.files, sample_size, report)
+    return report
+
+
+def _estimate(s3: Any, bucket: str, files: list[TrailLogFile], sample_size: int, report: PreflightReport) -> None:
+    """Read an evenly spread sample of files; scale their bytes and events to the whole window."""
+    if not files or sample_size <= 0:
+        return
+    step = max(1, len(files) // sample_size)
+    sample = files[::step][:sample_size]
+    compressed = uncompressed = events = 0
+    for log in sample:
+        body = s3.get_object(Bucket=bucket, Key=log.key)["Body"].read()
+        data = gzip.decompress(body)
+        compressed += len(body)
+        uncompressed += len(data)
+        events += len(json.loads(data).get("Records", []))
+    ratio = report.findings.compressed_bytes / compressed if compressed else 0
+    report.sampled_files = len(sample)
+    report.uncompressed_bytes = int(uncompressed * ratio)
+    report.events = int(events * ratio)
+    report.costs = ingestion_cost(report.uncompressed_bytes)
+
+
+def _no_files(source: ImportSource, window: ImportWindow) -> Problem:
+    span = f"between {_iso(window.start) or 'any date'} and {_iso(window.end) or 'any date'}"
+    return Problem(True, f"No CloudTrail log file under {source.uri} is dated {span}: check S3LocationUri, "
+                         "StartEventTime and EndEventTime.")
+
+
+def _bucket_error(bucket: str, error: ClientError, action: str) -> Problem:
+    code = _code(error)
+    if code in ("NoSuchBucket", "404"):
+        return Problem(True, f"Bucket {bucket} does not exist: check S3LocationUri.")
+    if code in ("AccessDenied", "403"):
+        return Problem(True, f"Access denied reading bucket {bucket}: the caller needs {action} on it.")
+    return Problem(True, f"Bucket {bucket}: {code}: {error}")
+
+
+def _role_policies(iam: Any, role_name: str) -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = []
+    for name in iam.list_role_policies(RoleName=role_name).get("PolicyNames", []):
+        documents.append(_document(iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]))
+    for attached in iam.list_attached_role_policies(RoleName=role_name).get("AttachedPolicies", []):
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"])
+        documents.append(_document(version["PolicyVersion"]["Document"]))
+    return documents
+
+
+def _allows_decrypt(document: dict[str, Any], key: str) -> bool:
+    for statement in _listed(document.get("Statement")):
+        actions = _listed(statement.get("Action"))
+        resources = _listed(statement.get("Resource"))
+        if statement.get("Effect") == "Allow" and any(a in ("kms:Decrypt", "kms:*", "*") for a in actions) and any(
+                r == "*" or r == key or r.endswith(key.rsplit("/", 1)[-1]) for r in resources):
+            return True
+    return False
+
+
+def _document(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        from urllib.parse import unquote
+
+        return dict(json.loads(unquote(value)))
+    return dict(value)
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,183 @@
+"""Where CloudTrail writes trail log files in S3, and how to find those of a window without listing everything.
+
+Layout: ``[prefix/]AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/
+ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz``. Accounts and regions
+are found with delimiter listings; inside a region, one listing starts just
+before the window's first day and stops after its last, so a window of days
+costs a page or two per region, whatever the bucket holds besides.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .properties import ImportSource, ImportWindow
+
+_LOG_FILE = re.compile(
+    r"(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]+\.json\.gz$"
+)
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")
+_DAY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/[^/]*$")
+
+
+@dataclass(frozen=True)
+class TrailLogFile:
+    """One trail log file the import would read."""
+
+    key: str
+    size: int
+    account: str
+    region: str
+    logged_at: datetime
+
+
+@dataclass
+class Findings:
+    """What the listings found under the source."""
+
+    files: list[TrailLogFile] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    digest_prefixes: list[str] = field(default_factory=list)
+    other_objects: list[str] = field(default_factory=list)
+    list_requests: int = 0
+
+    @property
+    def compressed_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def parse_log_file(key: str, size: int) -> TrailLogFile | None:
+    """The trail log file at ``key``, or None when the name is not one CloudTrail writes."""
+    match = _LOG_FILE.search(key)
+    if match is None:
+        return None
+    logged_at = datetime.strptime(match["stamp"], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    return TrailLogFile(key, size, match["account"], match["region"], logged_at)
+
+
+def in_window(logged_at: datetime, window: ImportWindow) -> bool:
+    """CloudTrail reads a file when the date in its name is within the window."""
+    return (window.start is None or logged_at >= window.start) and (window.end is None or logged_at <= window.end)
+
+
+class Lister:
+    """Counts the list requests it makes, so that their cost can be reported and tested."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def children(self, prefix: str) -> tuple[list[str], list[str]]:
+        """The sub-prefixes and the object keys directly under ``prefix``."""
+        prefixes: list[str] = []
+        keys: list[str] = []
+        for page in self._pages(Prefix=prefix, Delimiter="/"):
+            prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        return prefixes, keys
+
+    def objects(self, prefix: str, start_after: str = "", stop_after: str = "") -> Iterator[dict[str, Any]]:
+        """Objects under ``prefix`` in key order, from ``start_after`` until a key passes ``stop_after``."""
+        extra = {"StartAfter": start_after} if start_after else {}
+        for page in self._pages(Prefix=prefix, **extra):
+            for item in page.get("Contents", []):
+                if stop_after and item["Key"] > stop_after:
+                    return
+                yield item
+
+    def _pages(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            with self._lock:
+                self.requests += 1
+            page = self.s3.list_objects_v2(Bucket=self.bucket, **kwargs,
+                                           **({"ContinuationToken": token} if token else {}))
+            yield page
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+
+def find_log_files(s3: Any, source: ImportSource, window: ImportWindow, *, workers: int = 8,
+                   enough: int | None = None) -> Findings:
+    """The trail log files of the window under ``source``, with digest and stray objects flagged.
+
+    ``enough`` stops each region's listing once it found that many files (the handler's cheap check).
+    """
+    lister = Lister(s3, source.bucket)
+    findings = Findings()
+    base = source.prefix.strip("/")
+    root = f"{base}/" if base else ""
+    if "AWSLogs/" not in root:
+        root += "AWSLogs/"
+    regions = _region_prefixes(lister, root, findings)
+    findings.regions = sorted({r.rstrip("/").rsplit("/", 1)[-1] for r in regions})
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(regions) or 1))) as pool:
+        for files, strays in pool.map(lambda prefix: _region_files(lister, prefix, window, enough), regions):
+            findings.files += files
+            findings.other_objects += strays
+    findings.files.sort(key=lambda f: f.key)
+    findings.list_requests = lister.requests
+    return findings
+
+
+def _region_prefixes(lister: Lister, root: str, findings: Findings) -> list[str]:
+    """``.../CloudTrail/REGION/`` prefixes under ``root``, walking organization and account levels."""
+    parts = root.split("AWSLogs/", 1)[1].strip("/").split("/") if root.split("AWSLogs/", 1)[1] else []
+    if len(parts) >= 3 and parts[-2] == "CloudTrail":
+        return [root]
+    if parts and parts[-1] == "CloudTrail":
+        return lister.children(root)[0]
+    if parts and _ACCOUNT.fullmatch(parts[-1]):
+        services, strays = lister.children(root)
+        findings.other_objects += strays
+        regions: list[str] = []
+        for service in services:
+            name = service.rstrip("/").rsplit("/", 1)[-1]
+            if name == "CloudTrail":
+                regions += lister.children(service)[0]
+            elif name == "CloudTrail-Digest":
+                findings.digest_prefixes.append(service)
+            else:
+                findings.other_objects.append(service)
+        return regions
+    children, strays = lister.children(root)
+    findings.other_objects += strays
+    regions = []
+    for child in children:
+        name = child.rstrip("/").rsplit("/", 1)[-1]
+        if _ACCOUNT.fullmatch(name) or _ORGANIZATION.fullmatch(name):
+            regions += _region_prefixes(lister, child, findings)
+        else:
+            findings.other_objects.append(child)
+    return regions
+
+
+def _region_files(lister: Lister, region_prefix: str, window: ImportWindow,
+                  enough: int | None) -> tuple[list[TrailLogFile], list[str]]:
+    start_after = _day_prefix(region_prefix, window.start - timedelta(days=1)) + "~" if window.start else ""
+    stop_after = _day_prefix(region_prefix, window.end) + "~" if window.end else ""
+    files: list[TrailLogFile] = []
+    strays: list[str] = []
+    for item in lister.objects(region_prefix, start_after, stop_after):
+        found = parse_log_file(item["Key"], int(item.get("Size", 0)))
+        if found is None:
+            strays.append(item["Key"])
+        elif in_window(found.logged_at, window):
+            files.append(found)
+            if enough is not None and len(files) >= enough:
+                break
+    return files, strays
+
+
+def _day_prefix(region_prefix: str, day: datetime) -> str:
+    return f"{region_prefix}{day:%Y/%m/%d}/"

@@ -1,0 +1,165 @@
+"""Preflight against moto's S3 with generated trail layouts: what it finds, what it flags, what it costs."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator
+from cloudtrail_lake_import.testing.trail_bucket import TrailLayout, boto3_put, write_trail_logs
+from tests.driver import ProviderDriver
+from trail_import_handler import preflight
+from trail_import_handler.properties import ImportSource, ImportWindow
+from trail_import_handler.trail_logs import in_window
+
+BUCKET = "trail-logs"
+WEEK = ImportWindow(datetime(2024, 1, 8, tzinfo=UTC), datetime(2024, 1, 14, 23, 59, tzinfo=UTC))
+ORG = TrailLayout(days=21, organization="o-a1b2c3d4e5", accounts=("111122223333", "444455556666"))
+
+
+def _bucket(s3: Any, *, ownership: str | None = "BucketOwnerEnforced", region: str = "us-east-1") -> None:
+    config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=BUCKET, **config)
+    if ownership:
+        s3.put_bucket_ownership_controls(Bucket=BUCKET, OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]})
+
+
+def _source(prefix: str = "", region: str = "us-east-1") -> ImportSource:
+    uri = f"s3://{BUCKET}/{prefix}" if prefix else f"s3://{BUCKET}"
+    return ImportSource(uri, region, "arn:aws:iam::111122223333:role/TrailImportAccess")
+
+
+@pytest.fixture
+def s3(aws: CloudTrailImportSimulator) -> Any:
+    return boto3.client("s3", region_name="us-east-1")
+
+
+def test_finds_exactly_the_files_of_the_window_across_organization_accounts_and_regions(s3: Any) -> None:
+    _bucket(s3)
+    write_trail_logs(ORG, boto3_put(s3, BUCKET))
+    report = preflight.run_preflight(s3, _source(), WEEK)
+    expected = sorted(key for key, _, _, at in ORG.log_files() if in_window(at, WEEK))
+    assert [f.key for f in report.findings.files] == expected
+    assert len(expected) == 7 * 4 * 3 * 2
+    assert report.findings.regions == ["ap-southeast-2", "eu-west-1", "us-east-1"]
+    assert report.blocking == []
+    assert any("Digest files under AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail-Digest/" in p.message
+               for p in report.problems)
+    assert report.events == pytest.approx(len(expected) * ORG.records_per_file, rel=0.1)
+    assert report.uncompressed_bytes > report.findings.compressed_bytes
+    assert set(report.costs) == {"one-year extendable retention", "seven-year retention"}
+    json.dumps(report.as_dict())
+
+
+def test_a_stray_object_among_the_logs_is_flagged(s3: Any) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=3, start=datetime(2024, 1, 1, tzinfo=UTC)), boto3_put(s3, BUCKET))
+    report = preflight.run_preflight(s3, _source(), ImportWindow(datetime(2024, 1, 1, tzinfo=UTC), None))
+    assert report.findings.other_objects == ["AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/01/notes.txt"]
+    assert any("not CloudTrail log files, such as" in p.message and not p.blocking for p in report.problems)
+
+
+def test_a_prefix_down_to_one_region_is_walked_from_there(s3: Any) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=10, prefix="org-trail"), boto3_put(s3, BUCKET))
+    report = preflight.run_preflight(s3, _source("org-trail/AWSLogs/111122223333/CloudTrail/eu-west-1"), WEEK)
+    assert {f.region for f in report.findings.files} == {"eu-west-1"}
+    assert len(report.findings.files) == 3 * 4
+
+
+def test_a_week_of_a_year_of_logs_in_three_regions_lists_far_less_than_the_whole_prefix(aws: Any) -> None:
+    from moto.s3.models import s3_backends
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    _bucket(s3)
+    backend = s3_backends["123456789012"]["aws"]
+    year = TrailLayout(days=366, files_per_day=24, digests=False, stray_object=False)
+
+    def put(key: str, body: bytes) -> None:
+        backend.put_object(BUCKET, key, body)
+
+    total = write_trail_logs(year, put, compact=True)
+    window = ImportWindow(datetime(2024, 6, 10, tzinfo=UTC), datetime(2024, 6, 16, 23, 59, tzinfo=UTC))
+    report = preflight.run_preflight(s3, _source(), window, sample_size=0)
+    expected = sorted(key for key, _, _, at in year.log_files() if in_window(at, window))
+    assert [f.key for f in report.findings.files] == expected
+    full_listing = math.ceil(total / 1000)  # ListObjectsV2 returns at most 1,000 keys a request
+    ratio = full_listing / report.findings.list_requests
+    print(f"\n{total} log files; full listing {full_listing} requests; preflight "
+          f"{report.findings.list_requests}; ratio {ratio:.1f}")
+    # AWSLogs/ (accounts), the account (services), CloudTrail/ (regions), then one page per region.
+    assert report.findings.list_requests == 3 + 3
+    assert ratio >= 4
+
+
+def test_bucket_in_another_region_is_blocking(s3: Any) -> None:
+    _bucket(s3, region="eu-west-1")
+    problems = preflight.check_bucket(s3, _source(region="us-east-1"))
+    assert [p.message for p in problems if p.blocking] == [
+        "Bucket trail-logs is in eu-west-1, not in us-east-1: set S3BucketRegion to eu-west-1."]
+
+
+@pytest.mark.parametrize("ownership", [None, "ObjectWriter", "BucketOwnerPreferred"])
+def test_acls_enabled_is_blocking(s3: Any, ownership: str | None) -> None:
+    _bucket(s3, ownership=ownership)
+    (problem,) = preflight.check_bucket(s3, _source())
+    assert problem.blocking
+    assert "has ACLs enabled" in problem.message
+    assert "BucketOwnerEnforced" in problem.message
+
+
+def test_missing_bucket_is_blocking(s3: Any) -> None:
+    (problem,) = preflight.check_bucket(s3, _source())
+    assert problem.message == "Bucket trail-logs does not exist: check S3LocationUri."
+
+
+def test_no_file_in_the_window_is_blocking(s3: Any) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=3), boto3_put(s3, BUCKET))
+    problems = preflight.check_source(s3, _source(), WEEK)
+    assert [p.message for p in problems] == [
+        "No CloudTrail log file under s3://trail-logs is dated between 2024-01-08T00:00:00+00:00 and "
+        "2024-01-14T23:59:00+00:00: check S3LocationUri, StartEventTime and EndEventTime."]
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_kms_encrypted_logs_need_decrypt_in_the_access_role(s3: Any, allowed: bool) -> None:
+    _bucket(s3)
+    key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+    iam = boto3.client("iam")
+    iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")
+    actions = ["s3:GetObject", "kms:Decrypt"] if allowed else ["s3:GetObject"]
+    iam.put_role_policy(RoleName="TrailImportAccess", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": [key, "*"]}]}))
+    problems = preflight.check_encryption(s3, iam, _source(), "arn:aws:iam::111122223333:role/TrailImportAccess")
+    assert bool(problems) is not allowed
+    if problems:
+        assert f"encrypted with KMS key {key}" in problems[0].message
+
+
+def test_create_with_preflight_fails_fast_naming_the_fix_and_starts_nothing(
+    aws: CloudTrailImportSimulator, s3: Any, props: dict[str, str]
+) -> None:
+    _bucket(s3, ownership="ObjectWriter")
+    outcome = ProviderDriver(aws).create({**props, "Preflight": "true", "S3LocationUri": f"s3://{BUCKET}"})
+    assert outcome.status == "FAILED"
+    assert outcome.reason.startswith("Preflight of s3://trail-logs failed: Bucket trail-logs has ACLs enabled")
+    assert outcome.reason.endswith('Set Preflight to "false" to skip these checks.')
+    assert aws.imports == {}
+
+
+def test_create_with_preflight_starts_the_import_when_the_source_is_ready(
+    aws: CloudTrailImportSimulator, s3: Any, props: dict[str, str]
+) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=2, start=datetime(2024, 3, 1, tzinfo=UTC)), boto3_put(s3, BUCKET))
+    outcome = ProviderDriver(aws).create({**props, "Preflight": "true", "S3LocationUri": f"s3://{BUCKET}"})
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert len(aws.imports) == 1
