@@ -1,0 +1,239 @@
+"""``cloudtrail-lake-import``: preflight a source, watch an import, list imports and their failures.
+
+It uses the usual AWS settings (``AWS_PROFILE``, ``--profile``, ``--region``).
+Exit codes: 0 done, 1 a blocking preflight problem or an import that ended
+FAILED or STOPPED, 2 an error (credentials, permissions, arguments).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+import boto3
+import click
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+
+from trail_import_handler.cloudtrail import RUNNING, STATISTICS
+from trail_import_handler.errors import ImportResourceError
+from trail_import_handler.pricing import PRICES_AS_OF, PRICES_REGION
+from trail_import_handler.properties import parse_properties
+
+F = TypeVar("F", bound=Callable[..., Any])
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+class _Failed(click.ClickException):
+    exit_code = 2
+
+
+def _aws_errors(command: F) -> F:
+    """Turn AWS client errors into one clear line and exit code 2."""
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except NoCredentialsError:
+            raise _Failed("No AWS credentials found: set AWS_PROFILE, pass --profile or run 'aws configure'.") from None
+        except ProfileNotFound as error:
+            raise _Failed(f"{error}: check --profile or AWS_PROFILE.") from None
+        except NoRegionError:
+            raise _Failed("No AWS region: pass --region or set AWS_REGION.") from None
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            operation = getattr(error, "operation_name", "the call")
+            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+                raise _Failed(f"Access denied calling {operation}: your credentials need permission for it "
+                              f"({error.response.get('Error', {}).get('Message', '')}).") from None
+            raise _Failed(f"{operation} failed: {code}: {error.response.get('Error', {}).get('Message', '')}") from None
+        except (ImportResourceError, BotoCoreError) as error:
+            raise _Failed(str(error)) from None
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("--profile", help="AWS profile to use (default: AWS_PROFILE or the default profile).")
+@click.option("--region", help="AWS region of the imports (default: AWS_REGION or the profile's).")
+@click.pass_context
+def main(ctx: click.Context, profile: str | None, region: str | None) -> None:
+    """Preflight, watch and inspect CloudTrail Lake imports of trail logs."""
+    ctx.ensure_object(dict)
+    ctx.obj.setdefault("sleep", time.sleep)
+    if profile:
+        try:
+            session = boto3.Session(profile_name=profile)
+        except ProfileNotFound as error:
+            raise _Failed(f"{error}: check --profile or AWS_PROFILE.") from None
+    else:
+        # The default session, so that what is wired into it (a test double, say) applies here too.
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION or boto3.Session()
+    ctx.obj["client"] = lambda service, bucket_region=None: session.client(
+        service, region_name=bucket_region or region, config=_RETRIES)
+
+
+@main.command()
+@click.argument("source")
+@click.option("--bucket-region", required=True, help="Region of the bucket (S3BucketRegion).")
+@click.option("--start", help="Start of the window, ISO 8601 with an offset.")
+@click.option("--end", help="End of the window, ISO 8601 with an offset.")
+@click.option("--role-arn", help="Access role, to check that it can decrypt SSE-KMS logs.")
+@click.option("--sample", default=5, show_default=True, help="Log files to read for the estimates.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+@_aws_errors
+def preflight(obj: dict[str, Any], source: str, bucket_region: str, start: str | None, end: str | None,
+              role_arn: str | None, sample: int, as_json: bool) -> None:
+    """What an import of SOURCE (s3://bucket[/prefix]) would read and cost, and what would stop it."""
+    from trail_import_handler.preflight import run_preflight
+
+    props = parse_properties({
+        "EventDataStoreArn": "arn:aws:cloudtrail:us-east-1:000000000000:eventdatastore/preflight",
+        "S3LocationUri": source, "S3BucketRegion": bucket_region,
+        "S3BucketAccessRoleArn": role_arn or "arn:aws:iam::000000000000:role/preflight",
+        "StartEventTime": start or "", "EndEventTime": end or "",
+    })
+    s3 = obj["client"]("s3", bucket_region)
+    iam = obj["client"]("iam") if role_arn else None
+    report = run_preflight(s3, props.source, props.window, iam=iam, role_arn=role_arn, sample_size=sample)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_report(report)
+    if report.blocking:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("import_id")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between GetImport calls.")
+@click.pass_obj
+@_aws_errors
+def watch(obj: dict[str, Any], import_id: str, interval: float) -> None:
+    """Follow IMPORT_ID until it ends: prefixes, files, events and failures as they grow."""
+    ct = obj["client"]("cloudtrail")
+    sleep: Callable[[float], None] = obj["sleep"]
+    live = sys.stdout.isatty()
+    while True:
+        answer = ct.get_import(ImportId=import_id)
+        status = answer.get("ImportStatus", "?")
+        stats = {name: int(answer.get("ImportStatistics", {}).get(name, 0)) for name in STATISTICS}
+        line = _progress_line(status, stats)
+        click.echo(("\r" + line) if live else line, nl=not live)
+        if status not in RUNNING:
+            if live:
+                click.echo()
+            break
+        sleep(interval)
+    click.echo(f"Import {import_id} ended {status}.")
+    if status != "COMPLETED":
+        raise SystemExit(1)
+
+
+@main.command(name="list")
+@click.option("--destination", help="Only imports into this event data store ARN.")
+@click.option("--status", type=click.Choice(["INITIALIZING", "IN_PROGRESS", "FAILED", "STOPPED", "COMPLETED"]))
+@click.option("--json", "as_json", is_flag=True, help="Print the imports as JSON.")
+@click.pass_obj
+@_aws_errors
+def list_imports(obj: dict[str, Any], destination: str | None, status: str | None, as_json: bool) -> None:
+    """The account's imports, newest first."""
+    ct = obj["client"]("cloudtrail")
+    filters = {k: v for k, v in (("Destination", destination), ("ImportStatus", status)) if v}
+    rows = sorted(_pages(ct.list_imports, "Imports", **filters), key=lambda i: str(i.get("CreatedTimestamp")),
+                  reverse=True)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    _print_table(["ImportId", "Status", "Destination", "Created", "Updated"],
+                 [[i["ImportId"], i.get("ImportStatus", ""), ",".join(i.get("Destinations", [])),
+                   _when(i.get("CreatedTimestamp")), _when(i.get("UpdatedTimestamp"))] for i in rows])
+
+
+@main.command()
+@click.argument("import_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the failures as JSON.")
+@click.pass_obj
+@_aws_errors
+def failures(obj: dict[str, Any], import_id: str, as_json: bool) -> None:
+    """Every failure of IMPORT_ID, through all pages."""
+    ct = obj["client"]("cloudtrail")
+    rows = list(_pages(ct.list_import_failures, "Failures", ImportId=import_id))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    _print_table(["Location", "Status", "ErrorType", "ErrorMessage"],
+                 [[f.get("Location", ""), f.get("Status", ""), f.get("ErrorType", ""), f.get("ErrorMessage", "")]
+                  for f in rows])
+    click.echo(f"{len(rows)} failure(s).")
+
+
+def _pages(call: Callable[..., Any], key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    token = None
+    while True:
+        page = call(**kwargs, MaxResults=1000, **({"NextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def _progress_line(status: str, stats: dict[str, int]) -> str:
+    found, done = stats["PrefixesFound"], stats["PrefixesCompleted"]
+    width = 24
+    filled = width * done // found if found else 0
+    bar = "#" * filled + "-" * (width - filled)
+    return (f"[{bar}] {done}/{found} prefixes  {stats['FilesCompleted']:,} files  "
+            f"{stats['EventsCompleted']:,} events  {stats['FailedEntries']:,} failed  {status}")
+
+
+def _print_report(report: Any) -> None:
+    found = report.findings
+    window = report.window
+    rows = [
+        ("Source", f"{report.source.uri} ({report.source.region})"),
+        ("Window", f"{_iso(window.start) or 'open'} .. {_iso(window.end) or 'open'}"),
+        ("Regions", ", ".join(found.regions) or "none found"),
+        ("Log files", f"{len(found.files):,} ({_size(found.compressed_bytes)} compressed)"),
+        ("Estimated", f"{_size(report.uncompressed_bytes)} uncompressed, {report.events:,} events "
+                      f"(from {report.sampled_files} sampled files)"),
+        ("Cost", "; ".join(f"{name}: ${usd:,.2f}" for name, usd in report.costs.items())
+         + f" ({PRICES_REGION} prices as of {PRICES_AS_OF})" if report.costs else "nothing to ingest"),
+        ("List requests", str(found.list_requests)),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:<14}{value}")
+    if report.problems:
+        click.echo("Problems")
+        for problem in report.problems:
+            click.echo(f"  {'BLOCKING' if problem.blocking else 'note':<9}{problem.message}")
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in [h, *(r[i] for r in rows)]) for i, h in enumerate(headers)]
+    for row in [headers, *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:,.1f} {unit}" if unit != "B" else f"{count:,} B"
+        value /= 1024
+    return f"{count} B"
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value or "")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
