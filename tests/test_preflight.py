@@ -15,7 +15,7 @@ from cloudtrail_lake_import.testing.trail_bucket import TrailLayout, boto3_put, 
 from tests.driver import ProviderDriver
 from trail_import_handler import preflight
 from trail_import_handler.properties import ImportSource, ImportWindow
-from trail_import_handler.trail_logs import in_window
+from trail_import_handler.trail_logs import Lister, in_window
 
 BUCKET = "trail-logs"
 WEEK = ImportWindow(datetime(2024, 1, 8, tzinfo=UTC), datetime(2024, 1, 14, 23, 59, tzinfo=UTC))
@@ -88,7 +88,11 @@ def test_a_week_of_a_year_of_logs_in_three_regions_lists_far_less_than_the_whole
     report = preflight.run_preflight(s3, _source(), window, sample_size=0)
     expected = sorted(key for key, _, _, at in year.log_files() if in_window(at, window))
     assert [f.key for f in report.findings.files] == expected
-    full_listing = math.ceil(total / 1000)  # ListObjectsV2 returns at most 1,000 keys a request
+    whole = Lister(s3, BUCKET)
+    listed = sum(1 for _ in whole.objects(""))
+    full_listing = whole.requests
+    assert listed == total
+    assert full_listing == math.ceil(total / 1000)  # ListObjectsV2 returns at most 1,000 keys a request
     ratio = full_listing / report.findings.list_requests
     print(f"\n{total} log files; full listing {full_listing} requests; preflight "
           f"{report.findings.list_requests}; ratio {ratio:.1f}")
