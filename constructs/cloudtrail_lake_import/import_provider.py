@@ -35,6 +35,8 @@ class ImportProvider(Construct):
             resources=["*"],
         ))
         self._start = aws_iam.PolicyStatement(actions=["cloudtrail:StartImport"])
+        # What was granted already, by token text: a stack's imports often share a bucket and destination.
+        self._granted: set[str] = set()
         self._pass = aws_iam.PolicyStatement(
             actions=["iam:PassRole"],
             conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
@@ -73,22 +75,30 @@ class ImportProvider(Construct):
 
     def grant_import(self, destination_arn: str, access_role_arn: str) -> None:
         """Let the handler start imports into ``destination_arn`` reading with ``access_role_arn``."""
-        if not self._start.resources:
+        if not self._granted:
             self.role.add_to_policy(self._start)
             self.role.add_to_policy(self._pass)
-        if destination_arn not in self._start.resources:
+        if self._first_time(f"start:{destination_arn}"):
             self._start.add_resources(destination_arn)
-        if access_role_arn not in self._pass.resources:
+        if self._first_time(f"pass:{access_role_arn}"):
             self._pass.add_resources(access_role_arn)
 
     def grant_preflight(self, bucket: aws_s3.IBucket, prefix: str) -> None:
         """Let the handler run the preflight on ``bucket``: its location, ownership and log listings."""
+        if not self._first_time(f"preflight:{bucket.bucket_arn}:{prefix}"):
+            return
         self.role.add_to_policy(aws_iam.PolicyStatement(
             actions=["s3:GetBucketLocation", "s3:GetBucketOwnershipControls"], resources=[bucket.bucket_arn]))
         listing = aws_iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
         if prefix:
             listing.add_condition("StringLike", {"s3:prefix": [prefix, f"{prefix}/*"]})
         self.role.add_to_policy(listing)
+
+    def _first_time(self, grant: str) -> bool:
+        if grant in self._granted:
+            return False
+        self._granted.add(grant)
+        return True
 
     def _function(self, construct_id: str, entry: str, timeout: Duration) -> aws_lambda.Function:
         log_group = aws_logs.LogGroup(

@@ -1,0 +1,113 @@
+"""The benchmark report: a markdown page of figures and ratios, and a chart of synth scaling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _ratio(ours: float, peer: float) -> str:
+    return f"{ours / peer:.2f}" if peer else "n/a"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, Node {m['node']}, "
+        f"{m['system']}. The whole run took {r['bench_seconds']} s. Ratios are ours / the alternative's, "
+        "measured side by side in this run (below 1 is better for us where less is better).",
+        "",
+        "## Synth: TrailImport against AwsCustomResource calling startImport",
+        "",
+        "Median of interleaved runs; the peer neither waits for the import nor reports its statistics.",
+        "",
+        "| imports | synth s (ours) | synth s (peer) | ratio | template bytes (ours) | (peer) | ratio "
+        "| resources (ours) | (peer) | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for count, row in r["synth"].items():
+        o, p = row["ours"], row["peer"]
+        lines.append(f"| {count} | {o['synth_seconds']:.2f} | {p['synth_seconds']:.2f} | "
+                     f"{_ratio(o['synth_seconds'], p['synth_seconds'])} | {o['template_bytes']:,} | "
+                     f"{p['template_bytes']:,} | {_ratio(o['template_bytes'], p['template_bytes'])} | "
+                     f"{o['resources']} | {p['resources']} | {_ratio(o['resources'], p['resources'])} |")
+    lines += [
+        "",
+        "![synth time and template size against the number of imports](chart.png)",
+        "",
+        "## Waiting: how long the stack waits after the import has finished",
+        "",
+        "Simulator clock; means over 16 end times spread across two minutes. Ours: the Provider checks every "
+        "30 s (two Lambda invocations a check: the framework's and ours). crhelper: a poll a minute or every two "
+        "minutes (one invocation a poll). Ratios are against crhelper polling each minute.",
+        "",
+        "| import min | resource | wait after import s | ratio | GetImport calls | ratio | Lambda invocations "
+        "| ratio |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for minutes, row in r["waiting"].items():
+        base = row["crhelper_1min"]
+        for name, figures in row.items():
+            lines.append(
+                f"| {minutes} | {name} | {figures['wait_after_import_seconds']:.1f} | "
+                f"{_ratio(figures['wait_after_import_seconds'], base['wait_after_import_seconds'])} | "
+                f"{figures['get_import_calls']:.1f} | {_ratio(figures['get_import_calls'], base['get_import_calls'])}"
+                f" | {figures['lambda_invocations']:.1f} | "
+                f"{_ratio(figures['lambda_invocations'], base['lambda_invocations'])} |")
+    cold = r["cold_start"]
+    lines += [
+        "",
+        "## Handler cold start and size",
+        "",
+        f"`python -X importtime`, fresh interpreter, median of runs; boto3 itself: {cold['boto3_import_ms']} ms.",
+        "",
+        "| entry | import ms beyond boto3 | ratio to boto3 |",
+        "|---|---:|---:|",
+    ]
+    for name, figures in cold["entries"].items():
+        lines.append(f"| {name} | {figures['import_ms_beyond_boto3']} | "
+                     f"{_ratio(figures['import_ms_beyond_boto3'], cold['boto3_import_ms'])} |")
+    lines += ["", "| asset | zipped bytes |", "|---|---:|"]
+    lines += [f"| {name} | {size:,} |" for name, size in cold["assets"].items()]
+    pf = r["preflight"]
+    full = pf["full_listing"]
+    lines += [
+        "",
+        "## Preflight: S3 list requests against listing the prefix whole",
+        "",
+        f"{pf['log_files']:,} hourly log files (a year, three regions) in moto's S3. Listing the prefix whole: "
+        f"{full['list_requests']} requests, {full['seconds']} s.",
+        "",
+        "| window days | files found | list requests | ratio to whole listing | seconds | ratio |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for days, figures in pf["preflight"].items():
+        lines.append(f"| {days} | {figures['files']:,} | {figures['list_requests']} | "
+                     f"{_ratio(figures['list_requests'], full['list_requests'])} | {figures['seconds']} | "
+                     f"{_ratio(figures['seconds'], full['seconds'])} |")
+    lines += ["", "Raw figures: results.json.", ""]
+    return "\n".join(lines)
+
+
+def chart(r: dict[str, Any], target: Path) -> None:
+    """Synth time and template size against the number of imports, for us and the peer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = [int(c) for c in r["synth"]]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, label in (("ours", "TrailImport"), ("peer", "AwsCustomResource")):
+        left.plot(counts, [r["synth"][str(c)][name]["synth_seconds"] for c in counts], marker="o", label=label)
+        right.plot(counts, [r["synth"][str(c)][name]["template_bytes"] / 1024 for c in counts], marker="o",
+                   label=label)
+    left.set(title="Synth time (median)", xlabel="imports in the stack", ylabel="seconds")
+    right.set(title="Template size", xlabel="imports in the stack", ylabel="KiB")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)

@@ -1,0 +1,53 @@
+"""Run every benchmark, then write bench/results/report.md, results.json and chart.png.
+
+Timings on shared machines are noisy: every comparison is measured side by
+side in this one run and given as a ratio, next to the counts that do not
+depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+RESULTS = ROOT / "bench" / "results"
+
+from bench import cold_start, preflight_requests, synth_scaling, waiting  # noqa: E402
+from bench.report import chart, markdown  # noqa: E402
+
+
+def machine() -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu, "cores": str(os.cpu_count()),
+            "python": platform.python_version(), "node": node, "system": platform.platform()}
+
+
+def main() -> None:
+    began = time.perf_counter()
+    results: dict[str, Any] = {"machine": machine()}
+    for name, module in (("synth", synth_scaling), ("waiting", waiting), ("cold_start", cold_start),
+                         ("preflight", preflight_requests)):
+        started = time.perf_counter()
+        results[name] = module.measure()
+        print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
+    results["bench_seconds"] = round(time.perf_counter() - began)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, RESULTS / "chart.png")
+    (RESULTS / "report.md").write_text(markdown(results))
+    print((RESULTS / "report.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
