@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from cloudtrail_lake_import.testing import MOTO_CONFIG, CloudTrailImportSimulator, default_session
 from tests.driver import ProviderDriver, import_properties
+from trail_import_handler import clock
 
 
 class SimulatedTime:
@@ -43,6 +44,8 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudTrailImportSimulator]:
     """A fresh simulator answering every ``boto3.client("cloudtrail")`` of the test."""
     simulator = CloudTrailImportSimulator()
     monkeypatch.setattr(botocore.endpoint, "time", SimulatedTime(simulator))
+    # The handler reads the time only to give up waiting; in tests, time is the simulator's.
+    monkeypatch.setattr(clock, "now", lambda: simulator.now)
     with default_session(simulator):
         yield simulator
 

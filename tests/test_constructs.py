@@ -163,6 +163,7 @@ def test_handler_functions_run_the_newest_python_on_arm_with_json_logs(entry: st
     _import(stack)
     Template.from_stack(stack).has_resource_properties("AWS::Lambda::Function", {
         "Handler": f"trail_import_handler.provider.{entry}",
+        "Environment": {"Variables": {"TRAIL_IMPORT_WAIT_SECONDS": "3300"}},
         "Runtime": "python3.14",
         "Architectures": ["arm64"],
         "LoggingConfig": Match.object_like({"LogFormat": "JSON", "ApplicationLogLevel": "INFO"}),

@@ -121,11 +121,23 @@ def test_polling_gives_up_before_the_service_timeout_and_says_so(
     response = crhelper.request("Create", {**props, "ServiceTimeout": "60"})
     assert response["Status"] == "FAILED"
     import_id = response["PhysicalResourceId"]
-    assert response["Reason"].startswith(f"Create of import {import_id} timed out after ServiceTimeout (60 s)")
+    assert response["Reason"].startswith(
+        f"Create of import {import_id} did not finish within ServiceTimeout (60 s): status IN_PROGRESS, 0 events")
+    assert response["Reason"].endswith("The rollback stops it.")
     assert crhelper.rules() == [], "no rule keeps polling after the answer"
     rollback = crhelper.request("Delete", props, physical_id=import_id)
     assert rollback["Status"] == "SUCCESS"
     assert sim.status_of(import_id) == "STOPPED"
+
+
+def test_polling_gives_up_on_the_simulated_hour_before_cloudformation_does(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=5)))
+    response = crhelper.request("Create", props)
+    assert response["Status"] == "FAILED"
+    assert "did not finish within ServiceTimeout (3600 s): status IN_PROGRESS" in response["Reason"]
+    assert 55 <= crhelper.polls <= 59, "one poll a minute until the margin before the hour"
 
 
 def test_answers_never_carry_crhelper_or_handler_bookkeeping(

@@ -119,7 +119,7 @@ def test_delete_of_a_running_import_stops_it(
     assert sim.status_of(import_id) == "STOPPED"
 
 
-def test_waiter_timeout_fails_the_create_and_its_rollback_stops_the_import(
+def test_without_the_wait_limit_the_waiters_own_timeout_answers_and_the_rollback_stops_the_import(
     sim: CloudTrailImportSimulator, props: dict[str, str]
 ) -> None:
     cfn = CloudFormation(ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
@@ -133,6 +133,42 @@ def test_waiter_timeout_fails_the_create_and_its_rollback_stops_the_import(
     assert sim.status_of(import_id) == "IN_PROGRESS"
     assert cfn.send("Delete", props, physical_id=import_id).response["Status"] == "SUCCESS"
     assert sim.status_of(import_id) == "STOPPED"
+
+
+def test_a_create_out_of_time_says_how_far_it_got_before_the_waiter_times_out(
+    sim: CloudTrailImportSimulator, props: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAIL_IMPORT_WAIT_SECONDS", "600")
+    cfn = CloudFormation(ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
+                                           total_timeout=600))
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=3)))
+    run = cfn.send("Create", props)
+    import_id = run.response["PhysicalResourceId"]
+    assert not run.timed_out
+    assert run.response["Status"] == "FAILED"
+    assert run.response["Reason"].startswith(
+        f"Error: Create of import {import_id} did not finish within the 10-minute timeout: status IN_PROGRESS, ")
+    assert "The rollback stops it. Raise the timeout, or set WaitForCompletion to \"false\"." in run.response["Reason"]
+    assert cfn.send("Delete", props, physical_id=import_id).response["Status"] == "SUCCESS"
+    assert sim.status_of(import_id) == "STOPPED"
+
+
+def test_a_replacement_out_of_time_is_stopped_and_the_previous_import_kept(
+    sim: CloudTrailImportSimulator, props: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAIL_IMPORT_WAIT_SECONDS", "600")
+    cfn = CloudFormation(ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
+                                           total_timeout=600))
+    old_id = cfn.send("Create", props).response["PhysicalResourceId"]
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=3)))
+    new_props = {**props, "EndEventTime": "2024-12-01T00:00:00Z"}
+    response = cfn.send("Update", new_props, physical_id=old_id, old_props=props).response
+    assert response["Status"] == "FAILED"
+    (new_id,) = [i for i in sim.imports if i != old_id]
+    assert f"The replacement was stopped; import {old_id} is unchanged." in response["Reason"]
+    sim.advance(sim.stop_seconds)
+    assert sim.status_of(new_id) == "STOPPED"
+    assert sim.status_of(old_id) == "COMPLETED"
 
 
 def test_wait_disabled_answers_after_one_check(

@@ -41,8 +41,10 @@ class ImportProvider(Construct):
             actions=["iam:PassRole"],
             conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
         )
-        self.on_event = self._function("OnEvent", "on_event", Duration.minutes(5))
-        self.is_complete = self._function("IsComplete", "is_complete", Duration.minutes(2))
+        # The handler answers before the waiter times out, with what it waited for and what it did.
+        wait = {"TRAIL_IMPORT_WAIT_SECONDS": str(int(total_timeout.to_seconds()))}
+        self.on_event = self._function("OnEvent", "on_event", Duration.minutes(5), wait)
+        self.is_complete = self._function("IsComplete", "is_complete", Duration.minutes(2), wait)
         self.provider = custom_resources.Provider(
             self, "Provider",
             on_event_handler=self.on_event,
@@ -100,7 +102,8 @@ class ImportProvider(Construct):
         self._granted.add(grant)
         return True
 
-    def _function(self, construct_id: str, entry: str, timeout: Duration) -> aws_lambda.Function:
+    def _function(self, construct_id: str, entry: str, timeout: Duration,
+                  environment: dict[str, str]) -> aws_lambda.Function:
         log_group = aws_logs.LogGroup(
             self, f"{construct_id}Logs", retention=aws_logs.RetentionDays.ONE_YEAR,
             removal_policy=RemovalPolicy.RETAIN,
@@ -113,6 +116,7 @@ class ImportProvider(Construct):
             code=handler_code(),
             role=self.role,
             timeout=timeout,
+            environment=environment,
             memory_size=256,
             logging_format=aws_lambda.LoggingFormat.JSON,
             application_log_level_v2=aws_lambda.ApplicationLogLevel.INFO,

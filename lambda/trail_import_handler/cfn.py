@@ -9,12 +9,12 @@ ServiceTimeout is about to run out.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from crhelper import CfnResource
 
-from . import cloudtrail, lifecycle
+from . import clock, cloudtrail, lifecycle
 from .errors import ImportResourceError
 from .lifecycle import Begun
 
@@ -39,7 +39,7 @@ def handler(event: dict[str, Any], context: Any) -> None:
 @helper.update
 @helper.delete
 def _begin(event: dict[str, Any], context: Any) -> str:
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         begun = lifecycle.begin(
             cloudtrail.client(),
@@ -77,19 +77,16 @@ def _poll(event: dict[str, Any], context: Any) -> str | None:
             helper.Data.clear()
             helper.Data.update(progress.attributes)
             return progress.physical_id
-        if datetime.now(UTC) < datetime.fromisoformat(str(state.get("WaitUntil"))):
+        if clock.now() < datetime.fromisoformat(str(state.get("WaitUntil"))):
             return None
-        if event["RequestType"] == "Update" and physical_id != previous_id:
-            # CloudFormation deletes no replacement whose update failed: stop it here.
-            lifecycle.stop_owned(ct, physical_id, event.get("ResourceProperties"))
-    except ImportResourceError as error:
-        raise ImportResourceError(error.summary) from error
-    raise ImportResourceError(
-        f"{event['RequestType']} of import {physical_id} timed out after ServiceTimeout "
-        f"({int(_service_timeout(event).total_seconds())} s) with status "
-        f"{progress.attributes.get('ImportStatus', 'not started')}, "
-        f"{progress.attributes.get('EventsCompleted', '0')} events so far."
-    )
+        error = lifecycle.give_up(
+            ct, event["RequestType"], event.get("ResourceProperties"), physical_id=physical_id,
+            previous_id=previous_id, so_far=progress.attributes,
+            waited=f"ServiceTimeout ({int(_service_timeout(event).total_seconds())} s)",
+        )
+    except ImportResourceError as failure:
+        raise ImportResourceError(failure.summary) from failure
+    raise ImportResourceError(error.summary)
 
 
 def _service_timeout(event: dict[str, Any]) -> timedelta:

@@ -225,6 +225,30 @@ def stop_owned(ct: CloudTrailClient, physical_id: str, properties: Mapping[str, 
         cloudtrail.stop_import(ct, state.import_id)
 
 
+def give_up(
+    ct: CloudTrailClient,
+    request_type: str,
+    properties: Mapping[str, Any] | None,
+    *,
+    physical_id: str,
+    previous_id: str | None,
+    so_far: dict[str, str],
+    waited: str,
+) -> ImportResourceError:
+    """The error for a request whose wait ran out; stops a replacement that no rollback would stop."""
+    status = so_far.get("ImportStatus", "not started")
+    message = (f"{request_type} of import {physical_id} did not finish within {waited}: status {status}, "
+               f"{so_far.get('EventsCompleted', '0')} events so far.")
+    if request_type == "Update" and physical_id != previous_id:
+        # CloudFormation deletes no replacement whose update failed: stop it here.
+        stop_owned(ct, physical_id, properties)
+        message += f" The replacement was stopped; import {previous_id} is unchanged."
+    elif request_type == "Create":
+        message += " The rollback stops it."
+    return ImportResourceError(message + ' Raise the timeout, or set WaitForCompletion to "false".',
+                               summary=message)
+
+
 def _owned(ct: CloudTrailClient, physical_id: str, properties: Mapping[str, Any] | None) -> list[ImportState]:
     """The running imports this resource owns."""
     if is_import_id(physical_id):
