@@ -131,3 +131,15 @@ def test_unknown_profile_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Any
     assert result.exit_code == 2
     assert "The config profile (auditors) could not be found: check --profile" in result.output
 
+
+
+def test_the_command_starts_without_the_cdk_runtime() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    probe = "import sys, cloudtrail_lake_import.cli; print(sorted(m for m in sys.modules if m.startswith('aws_cdk')))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            env={"PYTHONPATH": f"{root / 'constructs'}:{root / 'lambda'}", "PATH": "/usr/bin:/bin"})
+    assert result.stdout.strip() == "[]"

@@ -73,6 +73,10 @@ def test_app_outside_the_repo_synthesizes_from_the_installed_wheel(wheel: Path, 
     assert result.returncode == 0, result.stderr[-3000:]
     origin = json.loads(result.stdout.strip().splitlines()[-1])
     assert origin["construct"].startswith(str(venv))
+    command = subprocess.run([str(venv / "bin" / "cloudtrail-lake-import"), "--help"], env=env, capture_output=True,
+                             text=True, timeout=120, check=False)
+    assert command.returncode == 0, command.stderr
+    assert "preflight" in command.stdout
     assert origin["handler"].startswith(str(venv))
     asset = handler_asset(out, "WheelUser")
     assert sorted(p.name for p in asset.iterdir()) == ["trail_import_handler"]
