@@ -29,10 +29,21 @@ class CloudFormation:
         return self.framework.request(request)
 
 
+def _cloudformation(sim: CloudTrailImportSimulator, total_timeout: float) -> CloudFormation:
+    return CloudFormation(ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
+                                            total_timeout=total_timeout))
+
+
 @pytest.fixture
 def cfn(sim: CloudTrailImportSimulator) -> CloudFormation:
-    return CloudFormation(ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
-                                            total_timeout=3300))
+    return _cloudformation(sim, total_timeout=3300)
+
+
+@pytest.fixture
+def ten_minute_cfn(sim: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch) -> CloudFormation:
+    """A 10-minute waiter whose handler knows the limit, as the construct sets it."""
+    monkeypatch.setenv("TRAIL_IMPORT_WAIT_SECONDS", "600")
+    return _cloudformation(sim, total_timeout=600)
 
 
 def test_create_completes_with_the_import_id_and_statistics(
@@ -122,8 +133,7 @@ def test_delete_of_a_running_import_stops_it(
 def test_without_the_wait_limit_the_waiters_own_timeout_answers_and_the_rollback_stops_the_import(
     sim: CloudTrailImportSimulator, props: dict[str, str]
 ) -> None:
-    cfn = CloudFormation(ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
-                                           total_timeout=600))
+    cfn = _cloudformation(sim, total_timeout=600)
     sim.plan_next_import(ImportPlan(duration=timedelta(hours=3)))
     run = cfn.send("Create", props)
     assert run.timed_out
@@ -136,11 +146,9 @@ def test_without_the_wait_limit_the_waiters_own_timeout_answers_and_the_rollback
 
 
 def test_a_create_out_of_time_says_how_far_it_got_before_the_waiter_times_out(
-    sim: CloudTrailImportSimulator, props: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    sim: CloudTrailImportSimulator, ten_minute_cfn: CloudFormation, props: dict[str, str]
 ) -> None:
-    monkeypatch.setenv("TRAIL_IMPORT_WAIT_SECONDS", "600")
-    cfn = CloudFormation(ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
-                                           total_timeout=600))
+    cfn = ten_minute_cfn
     sim.plan_next_import(ImportPlan(duration=timedelta(hours=3)))
     run = cfn.send("Create", props)
     import_id = run.response["PhysicalResourceId"]
@@ -154,11 +162,9 @@ def test_a_create_out_of_time_says_how_far_it_got_before_the_waiter_times_out(
 
 
 def test_a_replacement_out_of_time_is_stopped_and_the_previous_import_kept(
-    sim: CloudTrailImportSimulator, props: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    sim: CloudTrailImportSimulator, ten_minute_cfn: CloudFormation, props: dict[str, str]
 ) -> None:
-    monkeypatch.setenv("TRAIL_IMPORT_WAIT_SECONDS", "600")
-    cfn = CloudFormation(ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
-                                           total_timeout=600))
+    cfn = ten_minute_cfn
     old_id = cfn.send("Create", props).response["PhysicalResourceId"]
     sim.plan_next_import(ImportPlan(duration=timedelta(hours=3)))
     new_props = {**props, "EndEventTime": "2024-12-01T00:00:00Z"}
