@@ -11,9 +11,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudtrail, aws_iam, aws_kms, aws_s3
-from aws_cdk.assertions import Capture, Match, Template
+from aws_cdk.assertions import Annotations, Capture, Match, Template
 
-from cloudtrail_lake_import import ImportAccessRole, StandaloneImportProvider, TrailImport
+from cloudtrail_lake_import import ImportAccessRole, StandaloneImportProvider, TrailImport, allow_import_from
 
 ENV = cdk.Environment(account="111122223333", region="eu-west-1")
 STORE_ARN = "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/archive"
@@ -59,6 +59,13 @@ def test_retain_leaves_the_import_running_on_delete() -> None:
     Template.from_stack(stack).has_resource("Custom::CloudTrailLakeImport", {"DeletionPolicy": "Retain"})
 
 
+ON_BEHALF = {"StringEquals": {"aws:SourceAccount": "111122223333", "aws:SourceArn": STORE_ARN}}
+
+
+def _arn(text: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, text]]}
+
+
 def test_access_role_trusts_cloudtrail_for_this_account_and_destination_only() -> None:
     stack = _stack()
     _import(stack)
@@ -67,13 +74,12 @@ def test_access_role_trusts_cloudtrail_for_this_account_and_destination_only() -
         "AssumeRolePolicyDocument": {"Statement": [{
             "Action": "sts:AssumeRole", "Effect": "Allow",
             "Principal": {"Service": "cloudtrail.amazonaws.com"},
-            "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"},
-                          "ArnLike": {"aws:SourceArn": STORE_ARN}},
+            "Condition": ON_BEHALF,
         }]},
     })
 
 
-def test_access_role_reads_only_the_prefix() -> None:
+def test_access_role_policy_is_the_documented_one_for_its_bucket_and_prefix() -> None:
     stack = _stack()
     _import(stack)
     policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy", {
@@ -81,24 +87,88 @@ def test_access_role_reads_only_the_prefix() -> None:
     (policy,) = policies.values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statements == [
-        {"Action": "s3:ListBucket", "Effect": "Allow",
-         "Condition": {"StringLike": {"s3:prefix": ["org-trail", "org-trail/*"]}},
-         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::trail-logs"]]}},
-        {"Action": "s3:GetObject", "Effect": "Allow",
-         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::trail-logs/org-trail/*"]]}},
+        {"Sid": "AWSCloudTrailImportBucketAccess", "Action": ["s3:ListBucket", "s3:GetBucketAcl"],
+         "Effect": "Allow", "Condition": ON_BEHALF, "Resource": _arn(":s3:::trail-logs")},
+        {"Sid": "AWSCloudTrailImportObjectAccess", "Action": "s3:GetObject", "Effect": "Allow",
+         "Condition": ON_BEHALF,
+         "Resource": [_arn(":s3:::trail-logs/org-trail"), _arn(":s3:::trail-logs/org-trail/*")]},
     ]
 
 
-def test_access_role_may_decrypt_with_the_buckets_key() -> None:
+def test_access_role_may_decrypt_the_buckets_objects_with_its_key() -> None:
     stack = _stack()
     key = aws_kms.Key(stack, "LogsKey")
     bucket = aws_s3.Bucket(stack, "Logs", encryption_key=key)
-    ImportAccessRole(stack, "Access", source_bucket=bucket)
+    ImportAccessRole(stack, "Access", source_bucket=bucket, event_data_store_arn=STORE_ARN)
     Template.from_stack(stack).has_resource_properties("AWS::IAM::Policy", {
-        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
-            "Action": "kms:Decrypt", "Resource": {"Fn::GetAtt": [Match.string_like_regexp("LogsKey"), "Arn"]},
-        })])},
+        "PolicyDocument": {"Statement": Match.array_with([{
+            "Sid": "AWSCloudTrailImportDecrypt", "Action": "kms:Decrypt", "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [Match.string_like_regexp("LogsKey"), "Arn"]},
+            "Condition": {**ON_BEHALF, "StringLike": {"kms:EncryptionContext:aws:s3:arn": {"Fn::Join": ["", [
+                {"Fn::GetAtt": [Match.string_like_regexp("Logs"), "Arn"]}, "/*"]]}}},
+        }])},
     })
+
+
+def test_bucket_and_key_of_the_app_get_the_documented_statements_for_the_role() -> None:
+    stack = _stack()
+    key = aws_kms.Key(stack, "LogsKey")
+    bucket = aws_s3.Bucket(stack, "Logs", bucket_name="org-trail-logs", encryption_key=key)
+    access = ImportAccessRole(stack, "Access", source_bucket=bucket, event_data_store_arn=STORE_ARN)
+    template = Template.from_stack(stack)
+    role_arn = {"Fn::GetAtt": [stack.get_logical_id(access.role.node.default_child), "Arn"]}  # type: ignore[arg-type]
+    principal = {"AWS": _arn(":iam::111122223333:root")}
+    template.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": [{
+        "Sid": "AWSCloudTrailImportBucketAccess", "Effect": "Allow", "Principal": principal,
+        "Action": ["s3:ListBucket", "s3:GetBucketAcl", "s3:GetObject"],
+        "Resource": [_arn(":s3:::org-trail-logs"), _arn(":s3:::org-trail-logs/*")],
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn}},
+    }]}})
+    template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([{
+        "Sid": "AWSCloudTrailImportDecrypt", "Effect": "Allow", "Principal": principal, "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn}, **ON_BEHALF,
+                      "StringLike": {"kms:EncryptionContext:aws:s3:arn": _arn(":s3:::org-trail-logs/*")}},
+    }])}})
+    Annotations.from_stack(stack).has_no_info("*", Match.string_like_regexp("its owner must add"))
+
+
+def test_imported_bucket_gets_an_info_naming_the_statement_and_a_role_with_a_known_name() -> None:
+    stack = _stack()
+    _import(stack)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::S3::BucketPolicy", 0)
+    names = [r["Properties"].get("RoleName") for r in template.find_resources("AWS::IAM::Role", {
+        "Properties": {"AssumeRolePolicyDocument": {"Statement": [Match.object_like({
+            "Principal": {"Service": "cloudtrail.amazonaws.com"}})]}}}).values()]
+    assert len(names) == 1
+    assert names[0].startswith("ImportsCloudTrailLakeImportAccess")
+    (info,) = Annotations.from_stack(stack).find_info("*", Match.string_like_regexp("its owner must add"))
+    text = str(info.entry.data)
+    assert "the policy of bucket trail-logs" in text
+    statement = json.loads(text[text.index("["):])[0]
+    assert statement["Principal"] == {"AWS": "arn:${AWS::Partition}:iam::111122223333:root"}
+    assert statement["Condition"] == {"ArnEquals": {
+        "aws:PrincipalArn": f"arn:${{AWS::Partition}}:iam::111122223333:role/{names[0]}"}}
+    assert statement["Resource"] == ["arn:${AWS::Partition}:s3:::trail-logs", "arn:${AWS::Partition}:s3:::trail-logs/*"]
+
+
+def test_allow_import_from_adds_the_statements_in_the_bucket_owners_stack() -> None:
+    stack = cdk.Stack(cdk.App(), "LogArchive", env=cdk.Environment(account="444455556666", region="eu-west-1"))
+    key = aws_kms.Key(stack, "LogsKey")
+    bucket = aws_s3.Bucket(stack, "Logs", bucket_name="org-trail-logs", encryption_key=key)
+    role_arn = "arn:aws:iam::111122223333:role/TrailImportAccess"
+    allow_import_from(bucket, access_role_arn=role_arn, event_data_store_arn=STORE_ARN)
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": [Match.object_like({
+        "Principal": {"AWS": _arn(":iam::111122223333:root")},
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn}}})]}})
+    template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([
+        Match.object_like({"Sid": "AWSCloudTrailImportDecrypt",
+                           "Condition": Match.object_like({"ArnEquals": {"aws:PrincipalArn": role_arn}})})])}})
+    with pytest.raises(ValueError, match="its owner must add this statement"):
+        allow_import_from(aws_s3.Bucket.from_bucket_name(stack, "Imported", "imported-logs"), access_role_arn=role_arn,
+                          event_data_store_arn=STORE_ARN)
 
 
 def test_imports_of_the_same_bucket_and_destination_share_one_access_role() -> None:
@@ -113,7 +183,7 @@ def test_imports_of_the_same_bucket_and_destination_share_one_access_role() -> N
     assert len(roles) == 1
 
 
-def test_handler_may_start_imports_only_into_its_destinations_passing_only_its_access_roles() -> None:
+def test_handler_calls_the_import_apis_on_star_and_passes_only_its_access_roles_to_cloudtrail() -> None:
     stack = _stack()
     _import(stack)
     template = Template.from_stack(stack)
@@ -127,10 +197,9 @@ def test_handler_may_start_imports_only_into_its_destinations_passing_only_its_a
              "Resource": {"Fn::GetAtt": [stack.get_logical_id(group), "Arn"]}}
             for group in stack.node.find_all() if isinstance(group, cdk.aws_logs.CfnLogGroup)]
     assert policy["Properties"]["PolicyDocument"]["Statement"] == [
-        {"Action": ["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:ListImportFailures",
-                    "cloudtrail:StopImport"], "Effect": "Allow", "Resource": "*"},
+        {"Action": ["cloudtrail:StartImport", "cloudtrail:GetImport", "cloudtrail:ListImports",
+                    "cloudtrail:ListImportFailures", "cloudtrail:StopImport"], "Effect": "Allow", "Resource": "*"},
         *logs,
-        {"Action": "cloudtrail:StartImport", "Effect": "Allow", "Resource": STORE_ARN},
         {"Action": "iam:PassRole", "Effect": "Allow",
          "Condition": {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
          "Resource": {"Fn::GetAtt": [access_role, "Arn"]}},
@@ -274,8 +343,9 @@ def test_standalone_provider_serves_plain_templates_with_scoped_permissions() ->
     policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}})
     (policy,) = policies.values()
     statements = {str(s["Action"]): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert statements["cloudtrail:StartImport"]["Resource"] == {"Fn::Join": ["", [
-        "arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:eu-west-1:111122223333:eventdatastore/*"]]}
+    imports = statements[str(["cloudtrail:StartImport", "cloudtrail:GetImport", "cloudtrail:ListImports",
+                              "cloudtrail:ListImportFailures", "cloudtrail:StopImport"])]
+    assert imports["Resource"] == "*"
     assert statements["iam:PassRole"]["Resource"] == {"Fn::Join": ["", [
         "arn:", {"Ref": "AWS::Partition"}, ":iam::111122223333:role/TrailImport*"]]}
     assert statements["iam:PassRole"]["Condition"] == {

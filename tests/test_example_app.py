@@ -40,11 +40,34 @@ def test_cli_synthesizes_both_example_stacks_offline(cloud_assembly: Path) -> No
     assert token["Outputs"]["ServiceToken"]["Export"]["Name"] == "CloudTrailLakeImportServiceToken"
 
 
-def test_example_templates_pass_cfn_lint(cloud_assembly: Path) -> None:
-    templates = [str(p) for p in cloud_assembly.glob("*.template.json")]
+def _cfn_lint_errors(templates: list[str]) -> list[str]:
     result = subprocess.run([sys.executable, "-m", "cfnlint", "--format", "parseable", *templates],
                             capture_output=True, text=True, timeout=600, check=False)
-    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    return [line for line in result.stdout.splitlines() if ":E" in line]
+
+
+def test_example_templates_pass_cfn_lint(cloud_assembly: Path) -> None:
+    errors = _cfn_lint_errors([str(p) for p in cloud_assembly.glob("*.template.json")])
+    assert errors == [], "\n".join(errors)
+
+
+def test_cross_account_example_synthesizes_two_accounts_and_passes_cfn_lint(tmp_path: Path) -> None:
+    npx = shutil.which("npx")
+    assert npx
+    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    result = subprocess.run(
+        [npx, "--no-install", "cdk", "synth", "--quiet", "--output", str(tmp_path),
+         "--app", f"{sys.executable} examples/cross_account.py"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    accounts = {name: a["environment"] for name, a in manifest["artifacts"].items()
+                if a["type"] == "aws:cloudformation:stack"}
+    assert accounts == {"LogArchive": "aws://444455556666/us-east-1",
+                        "TrailImportManagement": "aws://111122223333/us-east-1"}
+    assert "LogArchive" in manifest["artifacts"]["TrailImportManagement"]["dependencies"]
+    errors = _cfn_lint_errors([str(p) for p in tmp_path.glob("*.template.json")])
     assert errors == [], "\n".join(errors)
 
 

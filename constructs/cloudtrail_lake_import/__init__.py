@@ -12,16 +12,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .access_role import ImportAccessRole
     from .import_provider import ImportProvider
+    from .source_access import SourceAccess, allow_import_from, source_access
     from .standalone_provider import StandaloneImportProvider
     from .trail_import import TrailImport
 
-__all__ = ["ImportAccessRole", "ImportProvider", "StandaloneImportProvider", "TrailImport"]
+__all__ = ["ImportAccessRole", "ImportProvider", "SourceAccess", "StandaloneImportProvider", "TrailImport",
+           "allow_import_from", "source_access"]
 
 _MODULES = {
     "ImportAccessRole": ".access_role",
     "ImportProvider": ".import_provider",
+    "SourceAccess": ".source_access",
     "StandaloneImportProvider": ".standalone_provider",
     "TrailImport": ".trail_import",
+    "allow_import_from": ".source_access",
+    "source_access": ".source_access",
 }
 
 

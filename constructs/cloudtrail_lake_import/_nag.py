@@ -24,17 +24,20 @@ def acknowledge_wildcard(scope: IConstruct, resource: str, reason: str) -> None:
     acknowledge(scope, f"AwsSolutions-IAM5[Resource::{finding_text(Stack.of(scope).resolve(resource))}]", reason)
 
 
-def finding_text(value: Any) -> str:
-    """A resolved CloudFormation value written as cdk-nag writes it in finding ids."""
+def finding_text(value: Any, reference: str = "<{}>") -> str:
+    """A resolved CloudFormation value written as cdk-nag writes it in finding ids.
+
+    ``reference`` formats a Ref or GetAtt; ``"${{{}}}"`` writes them as ``Fn::Sub`` does, for people to read.
+    """
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and len(value) == 1:
         (function, argument), = value.items()
         if function == "Ref":
-            return f"<{argument}>"
+            return reference.format(argument)
         if function == "Fn::GetAtt":
-            return f"<{argument[0]}.{argument[1]}>"
+            return reference.format(f"{argument[0]}.{argument[1]}")
         if function == "Fn::Join":
             separator, parts = argument
-            return str(separator).join(finding_text(part) for part in parts)
+            return str(separator).join(finding_text(part, reference) for part in parts)
     raise ValueError(f"cannot name a finding for {value!r}")

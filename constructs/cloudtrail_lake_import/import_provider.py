@@ -6,6 +6,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_log
 from constructs import Construct
 
 from ._asset import handler_code
+from ._handler_iam import IMPORT_ACTIONS_REASON, import_actions, pass_access_roles
 from ._nag import acknowledge, acknowledge_wildcard
 
 QUERY_INTERVAL = Duration.seconds(30)
@@ -16,9 +17,9 @@ class ImportProvider(Construct):
     """One custom resource provider per stack and wait limit, shared by its TrailImports.
 
     Use ``ImportProvider.of(scope, total_timeout)`` rather than the constructor.
-    Its handler role may call the CloudTrail import APIs, start imports only
-    into the destinations granted with ``grant_import``, and pass only the
-    access roles granted there, to CloudTrail only.
+    Its handler role may call the CloudTrail import APIs (on ``*``, the only
+    resource the Service Authorization Reference gives them) and pass only
+    the access roles granted with ``grant_import``, to CloudTrail only.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, total_timeout: Duration) -> None:
@@ -27,20 +28,10 @@ class ImportProvider(Construct):
             self, "HandlerRole", assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),
             description="CloudTrail Lake import handler (onEvent and isComplete)",
         )
-        # GetImport, ListImports, ListImportFailures and StopImport take no resource
-        # type in the Service Authorization Reference: "*" is the only form they accept.
-        self.role.add_to_policy(aws_iam.PolicyStatement(
-            actions=["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:ListImportFailures",
-                     "cloudtrail:StopImport"],
-            resources=["*"],
-        ))
-        self._start = aws_iam.PolicyStatement(actions=["cloudtrail:StartImport"])
-        # What was granted already, by token text: a stack's imports often share a bucket and destination.
+        self.role.add_to_policy(import_actions())
+        self._pass = pass_access_roles()
+        # What was granted already, by token text: a stack's imports often share a bucket and access role.
         self._granted: set[str] = set()
-        self._pass = aws_iam.PolicyStatement(
-            actions=["iam:PassRole"],
-            conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
-        )
         # The handler answers before the waiter times out, with what it waited for and what it did.
         wait = {"TRAIL_IMPORT_WAIT_SECONDS": str(int(total_timeout.to_seconds()))}
         self.on_event = self._function("OnEvent", "on_event", Duration.minutes(5), wait)
@@ -54,10 +45,7 @@ class ImportProvider(Construct):
             # Waiter logs would hold every event, presigned ResponseURL included: keep them off.
             disable_waiter_state_machine_logging=True,
         )
-        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]",
-                     "GetImport, ListImports, ListImportFailures and StopImport have no resource type in the "
-                     "Service Authorization Reference; StartImport and iam:PassRole are scoped to the imports' "
-                     "destinations and access roles.")
+        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", IMPORT_ACTIONS_REASON)
         _acknowledge_framework(self.provider, [self.on_event, self.is_complete])
 
     @classmethod
@@ -75,14 +63,12 @@ class ImportProvider(Construct):
         """The ServiceToken of ``Custom::CloudTrailLakeImport`` resources."""
         return self.provider.service_token
 
-    def grant_import(self, destination_arn: str, access_role_arn: str) -> None:
-        """Let the handler start imports into ``destination_arn`` reading with ``access_role_arn``."""
-        if not self._granted:
-            self.role.add_to_policy(self._start)
-            self.role.add_to_policy(self._pass)
-        if self._first_time(f"start:{destination_arn}"):
-            self._start.add_resources(destination_arn)
+    def grant_import(self, access_role_arn: str) -> None:
+        """Let the handler start imports that CloudTrail reads with ``access_role_arn`` (iam:PassRole)."""
         if self._first_time(f"pass:{access_role_arn}"):
+            if not self._pass.has_resource:
+                # A statement without a resource is invalid: it joins the policy with its first role.
+                self.role.add_to_policy(self._pass)
             self._pass.add_resources(access_role_arn)
 
     def grant_preflight(self, bucket: aws_s3.IBucket, prefix: str) -> None:

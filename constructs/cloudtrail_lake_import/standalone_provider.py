@@ -6,6 +6,7 @@ from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, aws_iam, aws_lamb
 from constructs import Construct
 
 from ._asset import crhelper_code
+from ._handler_iam import IMPORT_ACTIONS_REASON, import_actions, pass_access_roles
 from ._nag import acknowledge_wildcard
 
 
@@ -26,36 +27,20 @@ class StandaloneImportProvider(Construct):
         stack = Stack.of(self)
         role = aws_iam.Role(self, "Role", assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),
                             description="CloudTrail Lake import handler for plain CloudFormation templates")
-        stores = stack.format_arn(service="cloudtrail", resource="eventdatastore", resource_name="*")
         access_roles = stack.format_arn(service="iam", region="", resource="role",
                                         resource_name=f"{access_role_name_prefix}*")
         rules = stack.format_arn(service="events", resource="rule", resource_name="*")
         buckets = stack.format_arn(service="s3", region="", account="", resource="*")
         wildcards = [
-            ("*", "GetImport, ListImports, ListImportFailures and StopImport have no resource type in the Service "
-                  "Authorization Reference."),
-            (stores, "Templates name their destination event data stores after this function is deployed."),
+            ("*", IMPORT_ACTIONS_REASON),
             (access_roles, "Templates name their access roles after this function is deployed; the pass is to "
                            "cloudtrail.amazonaws.com only, and access_role_name_prefix narrows it."),
             (rules, "crhelper names its polling rules at run time (logical id plus 8 random characters)."),
             (buckets, "The preflight reads the location, ownership and listing of buckets that templates name "
                       "after this function is deployed (read-only; set Preflight to false to skip it)."),
         ]
-        # The Service Authorization Reference lists no resource type for these.
-        role.add_to_policy(aws_iam.PolicyStatement(
-            actions=["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:ListImportFailures",
-                     "cloudtrail:StopImport"],
-            resources=["*"],
-        ))
-        role.add_to_policy(aws_iam.PolicyStatement(
-            actions=["cloudtrail:StartImport"],
-            resources=[stores],
-        ))
-        role.add_to_policy(aws_iam.PolicyStatement(
-            actions=["iam:PassRole"],
-            resources=[access_roles],
-            conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
-        ))
+        role.add_to_policy(import_actions())
+        role.add_to_policy(pass_access_roles(access_roles))
         role.add_to_policy(aws_iam.PolicyStatement(
             actions=["s3:GetBucketLocation", "s3:GetBucketOwnershipControls", "s3:ListBucket"],
             resources=[buckets],

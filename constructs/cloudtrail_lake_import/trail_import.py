@@ -77,7 +77,7 @@ class TrailImport(Construct):
         self.access_role = access_role
         """The role CloudTrail assumes to read the bucket."""
         provider = ImportProvider.of(self, timeout)
-        provider.grant_import(destination, access_role.role_arn)
+        provider.grant_import(access_role.role_arn)
         if preflight:
             provider.grant_preflight(source_bucket, prefix)
         properties: dict[str, str] = {
