@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from . import source_grants
 from .errors import ImportResourceError
 from .properties import ImportProperties, ImportWindow
 
@@ -45,6 +46,18 @@ _START_ERROR_HINTS = {
     "AccessDeniedException": "the handler's role lacks cloudtrail:StartImport or iam:PassRole on the access role",
 }
 
+
+# When CloudTrail cannot read the source, name what to add and where.
+_SOURCE_DENIALS = {
+    "InsufficientEncryptionPolicyException": lambda source: (
+        f"Add to the policy of bucket {source.bucket}: {source_grants.bucket_statement(source)} and, when its logs "
+        f"are SSE-KMS encrypted, to the policy of each KMS key: {source_grants.key_statement(source)}"),
+    "InvalidImportSourceException": lambda source: (
+        f"If the source is right, access role {source.access_role_arn} must trust cloudtrail.amazonaws.com "
+        f"for this account and event data store and may s3:ListBucket, s3:GetBucketAcl and s3:GetObject on "
+        f"{source.uri}; a bucket of another account must also allow it in its policy: "
+        f"{source_grants.bucket_statement(source)}"),
+}
 
 _TRANSIENT_CODES = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
                               "ServiceUnavailable", "InternalFailure", "InternalServerError"})
@@ -149,7 +162,13 @@ def start_import(ct: CloudTrailClient, props: ImportProperties) -> str:
         request["StartEventTime"] = props.window.start
     if props.window.end:
         request["EndEventTime"] = props.window.end
-    return _start(ct, request)
+    try:
+        return _start(ct, request)
+    except ImportResourceError as error:
+        denied = _SOURCE_DENIALS.get(error.code)
+        if denied is None:
+            raise
+        raise ImportResourceError(f"{error} {denied(props.source)}", summary=str(error)) from error
 
 
 def retry_import(ct: CloudTrailClient, import_id: str) -> str:
@@ -243,4 +262,4 @@ def _translate(operation: str, error: ClientError) -> ImportResourceError:
     if code in ("AccessDeniedException", "AccessDenied") and operation != "StartImport":
         hint = f"the handler's role lacks cloudtrail:{operation}"
     text = f"{operation} failed with {code}: {message}" + (f" ({hint})." if hint else ".")
-    return ImportResourceError(text)
+    return ImportResourceError(text, code=code)

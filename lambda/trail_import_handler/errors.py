@@ -10,9 +10,11 @@ class ImportResourceError(Exception):
     reasons short, such as crhelper; ``str(error)`` is the full message.
     """
 
-    def __init__(self, message: str, summary: str | None = None) -> None:
+    def __init__(self, message: str, summary: str | None = None, code: str = "") -> None:
         super().__init__(message)
         self.summary = shorten(summary or message, 240)
+        self.code = code
+        """The AWS error code behind the failure, if one was."""
 
 
 def shorten(text: str, limit: int) -> str:

@@ -178,8 +178,10 @@ def _begin_update(
 
 def _preflight(props: ImportProperties) -> None:
     """Fail before StartImport when the source cannot work: wrong region, ACLs on, no file in the window."""
-    problems = [p for p in preflight.check_source(preflight.s3_client(props.source.region), props.source,
-                                                  props.window) if p.blocking]
+    found = preflight.check_source(preflight.s3_client(props.source.region), props.source, props.window)
+    for warning in (p for p in found if not p.blocking):
+        logger.warning("preflight", extra={"problem": warning.message})
+    problems = [p for p in found if p.blocking]
     if problems:
         details = " ".join(p.message for p in problems)
         raise ImportResourceError(f"Preflight of {props.source.uri} failed: {details} "

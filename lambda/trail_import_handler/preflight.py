@@ -28,6 +28,8 @@ class Problem:
 
     blocking: bool
     message: str
+    denied: bool = False
+    """The check could not run: the caller may not read the bucket (a warning, never blocking)."""
 
 
 @dataclass
@@ -71,9 +73,14 @@ def s3_client(region: str) -> Any:
 def check_source(s3: Any, source: ImportSource, window: ImportWindow) -> list[Problem]:
     """The cheap checks: region, ACLs, and at least one log file in the window."""
     problems = check_bucket(s3, source)
-    if any(p.blocking for p in problems):
+    if any(p.blocking or p.denied for p in problems):
         return problems
-    findings = find_log_files(s3, source, window, enough=1)
+    try:
+        findings = find_log_files(s3, source, window, enough=1)
+    except ClientError as error:
+        if _code(error) not in _DENIED:
+            raise
+        return [*problems, _bucket_error(source.bucket, error, "s3:ListBucket")]
     if not findings.files:
         problems.append(_no_files(source, window))
     return problems
@@ -172,9 +179,16 @@ def _bucket_error(bucket: str, error: ClientError, action: str) -> Problem:
     code = _code(error)
     if code in ("NoSuchBucket", "404"):
         return Problem(True, f"Bucket {bucket} does not exist: check S3LocationUri.")
-    if code in ("AccessDenied", "403"):
-        return Problem(True, f"Access denied reading bucket {bucket}: the caller needs {action} on it.")
+    if code in _DENIED:
+        # Reads are not what the import needs (its access role's are), and a bucket of another account
+        # may deny them while allowing the access role: a warning, never a reason to stop.
+        return Problem(False, f"Access denied reading bucket {bucket} ({action}); the check was skipped. The "
+                              f"caller needs {action} on it, and a bucket of another account must grant it in its "
+                              "bucket policy too.", denied=True)
     return Problem(True, f"Bucket {bucket}: {code}: {error}")
+
+
+_DENIED = ("AccessDenied", "403")
 
 
 def _role_policies(iam: Any, role_name: str) -> list[dict[str, Any]]:
