@@ -17,9 +17,13 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 from moto import mock_aws
 
-from cloudtrail_lake_import.testing import MOTO_CONFIG, CloudTrailImportSimulator, default_session
+from cloudtrail_lake_import.testing import MOTO_CONFIG, CloudTrailImportSimulator, IamWorld, default_session
 from tests.driver import ProviderDriver, import_properties
+from tests.handler_roles import HandlerRoles, synthesize
 from trail_import_handler import clock
+
+# Every authorization the IAM model decided in this run, for the closing summary.
+_DECIDED = {"allowed": 0, "denied": 0}
 
 
 class SimulatedTime:
@@ -39,14 +43,36 @@ class SimulatedTime:
         return getattr(time, name)
 
 
+@pytest.fixture(scope="session")
+def handler_roles() -> HandlerRoles:
+    """The handlers' roles as the constructs synthesize them (one synthesis per run)."""
+    return synthesize()
+
+
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudTrailImportSimulator]:
-    """A fresh simulator answering every ``boto3.client("cloudtrail")`` of the test."""
+def iam(handler_roles: HandlerRoles) -> Iterator[IamWorld]:
+    """IAM of the account, with the synthesized handler and access roles deployed."""
+    world = handler_roles.world()
+    yield world
+    for decision in world.decisions:
+        _DECIDED["allowed" if decision.allowed else "denied"] += 1
+
+
+@pytest.fixture
+def caller(handler_roles: HandlerRoles) -> str:
+    """The role the handler under test runs as: the ImportProvider's."""
+    return handler_roles.provider_role
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch, iam: IamWorld, caller: str) -> Iterator[CloudTrailImportSimulator]:
+    """A fresh simulator answering every ``boto3.client("cloudtrail")`` of the test, IAM enforced as ``caller``."""
     simulator = CloudTrailImportSimulator()
+    simulator.iam = iam
     monkeypatch.setattr(botocore.endpoint, "time", SimulatedTime(simulator))
     # The handler reads the time only to give up waiting; in tests, time is the simulator's.
     monkeypatch.setattr(clock, "now", lambda: simulator.now)
-    with default_session(simulator):
+    with default_session(simulator, caller):
         yield simulator
 
 
@@ -69,8 +95,15 @@ def provider(sim: CloudTrailImportSimulator) -> ProviderDriver:
 
 
 @pytest.fixture
-def aws(sim: CloudTrailImportSimulator) -> Iterator[CloudTrailImportSimulator]:
+def aws(sim: CloudTrailImportSimulator, caller: str) -> Iterator[CloudTrailImportSimulator]:
     """moto for S3, IAM, EventBridge and Lambda, beside the simulator for CloudTrail."""
     # mock_aws resets boto3's default session: wire the simulator in again inside it.
-    with mock_aws(config=MOTO_CONFIG), default_session(sim):
+    with mock_aws(config=MOTO_CONFIG), default_session(sim, caller):
         yield sim
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    checked = _DECIDED["allowed"] + _DECIDED["denied"]
+    if checked:
+        terminalreporter.write_line(f"IAM enforcement: {checked} authorizations checked against the synthesized "
+                                    f"policies ({_DECIDED['denied']} denied)")

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator, IamEnforcement
 from tests.driver import cfn_request
+from tests.handler_roles import admin_client
 
 FUNCTION_NAME = "trail-import-crhelper"
 _ids = itertools.count(1)
@@ -93,27 +93,47 @@ def response_listener() -> Iterator[tuple[ResponseListener, Path]]:
 class CrhelperDriver:
     """Sends CloudFormation requests to ``trail_import_handler.cfn.handler`` and polls as EventBridge would."""
 
-    def __init__(self, simulator: CloudTrailImportSimulator, listener: ResponseListener) -> None:
+    def __init__(self, simulator: CloudTrailImportSimulator, listener: ResponseListener, *,
+                 function_name: str = FUNCTION_NAME) -> None:
         from trail_import_handler import cfn
 
         self.simulator = simulator
         self.listener = listener
         self.handler = cfn.handler
+        self.function_name = function_name
         self.polls = 0
-        self.events = boto3.client("events", region_name="us-east-1")
+        self.events = admin_client("events")
+
+    @contextmanager
+    def running_as(self, role_arn: str) -> Iterator[CrhelperDriver]:
+        """crhelper's own clients (made when the handler module loaded) call AWS as ``role_arn`` too."""
+        from trail_import_handler import cfn
+
+        assert self.simulator.iam is not None
+        enforcement = IamEnforcement(self.simulator.iam, role_arn)
+        helper: Any = cfn.helper  # crhelper's stubs leave out the clients it makes
+        clients = [helper._lambda_client, helper._events_client]
+        for client in clients:
+            enforcement.attach(client.meta.events)
+        try:
+            yield self
+        finally:
+            for client in clients:
+                enforcement.detach(client.meta.events)
 
     def request(self, request_type: str, props: dict[str, Any], *, physical_id: str | None = None,
                 old_props: dict[str, Any] | None = None, max_polls: int = 70) -> dict[str, Any]:
         path = f"/response/{next(_ids)}"
         event = cfn_request(request_type, props, physical_id=physical_id, old_props=old_props,
                             logical_id="LegacyImport", response_url=self.listener.url + path)
-        self.handler(event, _Context())
+        context = _Context(function_name=self.function_name)
+        self.handler(event, context)
         for _ in range(max_polls):
             if path in self.listener.responses:
                 return self.listener.responses[path]
             self.simulator.advance(60)
             self.polls += 1
-            self.handler(self._scheduled_input(), _Context())
+            self.handler(self._scheduled_input(), context)
         raise AssertionError(f"no response after {max_polls} polls")
 
     def rules(self) -> list[str]:

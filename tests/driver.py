@@ -16,6 +16,11 @@ from trail_import_handler import provider
 from trail_import_handler.errors import ImportResourceError
 
 ROLE_ARN = "arn:aws:iam::111122223333:role/TrailImportAccess"
+OTHER_ROLE_ARN = "arn:aws:iam::111122223333:role/OtherLogsImportAccess"
+# A second source, with the access role that may read it: for scenarios that need another import.
+OTHER_SOURCE = {"S3LocationUri": "s3://other-logs", "S3BucketAccessRoleArn": OTHER_ROLE_ARN}
+# A third: an import that holds the account while a scenario waits its turn.
+BLOCKING_SOURCE = {"S3LocationUri": "s3://other-logs/blocking", "S3BucketAccessRoleArn": OTHER_ROLE_ARN}
 _request_ids = itertools.count(1)
 
 

@@ -6,14 +6,14 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 from click.testing import CliRunner, Result
 
 from cloudtrail_lake_import.cli import main
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
 from cloudtrail_lake_import.testing.trail_bucket import TrailLayout, boto3_put, write_trail_logs
-from tests.driver import ProviderDriver
+from tests.driver import BLOCKING_SOURCE, ProviderDriver
+from tests.handler_roles import admin_client
 
 BUCKET = "trail-logs"
 
@@ -23,8 +23,14 @@ def _run(sim: CloudTrailImportSimulator, *args: str) -> Result:
 
 
 @pytest.fixture
+def caller() -> None:
+    """The command runs as a person, whose permissions are theirs to give: no IAM model here."""
+    return None
+
+
+@pytest.fixture
 def trail_bucket(aws: CloudTrailImportSimulator) -> Any:
-    s3 = boto3.client("s3", region_name="us-east-1")
+    s3 = admin_client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_ownership_controls(Bucket=BUCKET, OwnershipControls={
         "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
@@ -81,7 +87,7 @@ def test_list_filters_by_destination_and_status(aws: CloudTrailImportSimulator, 
     driver = ProviderDriver(aws)
     done = driver.create(props).physical_id
     aws.plan_next_import(ImportPlan(duration=timedelta(hours=1)))
-    running = driver.create({**props, "S3LocationUri": "s3://other", "WaitForCompletion": "false"}).physical_id
+    running = driver.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"}).physical_id
     everything = _run(aws, "list")
     assert everything.exit_code == 0
     assert everything.output.splitlines()[0].split() == ["ImportId", "Status", "Destination", "Created", "Updated"]

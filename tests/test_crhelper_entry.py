@@ -8,7 +8,6 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 
-import boto3
 import pytest
 
 from cloudtrail_lake_import.testing import (
@@ -16,19 +15,28 @@ from cloudtrail_lake_import.testing import (
     ImportPlan,
     failures,
 )
-from tests.crhelper_driver import FUNCTION_NAME, CrhelperDriver, response_listener
+from tests.crhelper_driver import CrhelperDriver, response_listener
+from tests.handler_roles import HandlerRoles, admin_client
 
 
 @pytest.fixture
-def crhelper(aws: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrhelperDriver]:
+def caller(handler_roles: HandlerRoles) -> str:
+    """The crhelper function runs as the StandaloneImportProvider's role."""
+    return handler_roles.standalone_role
+
+
+@pytest.fixture
+def crhelper(aws: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch, caller: str,
+             handler_roles: HandlerRoles) -> Iterator[CrhelperDriver]:
     with response_listener() as (listener, certificate):
         monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
-        _deploy_function()
-        yield CrhelperDriver(aws, listener)
+        _deploy_function(handler_roles.standalone_function)
+        with CrhelperDriver(aws, listener, function_name=handler_roles.standalone_function).running_as(caller) as d:
+            yield d
 
 
-def _deploy_function() -> None:
-    role = boto3.client("iam").create_role(RoleName="handler", AssumeRolePolicyDocument=json.dumps({
+def _deploy_function(name: str) -> None:
+    role = admin_client("iam").create_role(RoleName="handler", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
@@ -37,8 +45,8 @@ def _deploy_function() -> None:
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("trail_import_handler/__init__.py", "")
-    boto3.client("lambda", region_name="us-east-1").create_function(
-        FunctionName=FUNCTION_NAME, Runtime="python3.13", Role=role, Handler="trail_import_handler.cfn.handler",
+    admin_client("lambda").create_function(
+        FunctionName=name, Runtime="python3.13", Role=role, Handler="trail_import_handler.cfn.handler",
         Code={"ZipFile": code.getvalue()},
     )
 

@@ -15,6 +15,7 @@ from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan
 from cloudtrail_lake_import.testing.framework import ProviderFramework
 from tests.conftest import SimulatedTime
 from tests.driver import ProviderDriver, import_properties
+from tests.handler_roles import HandlerRoles
 from trail_import_handler import provider
 
 KEYS = ["EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn", "StartEventTime",
@@ -47,8 +48,9 @@ def resource_properties(draw: st.DrawFn) -> dict[str, Any]:
     return props
 
 
-def _world(monkeypatch: pytest.MonkeyPatch) -> CloudTrailImportSimulator:
+def _world(monkeypatch: pytest.MonkeyPatch, roles: HandlerRoles) -> CloudTrailImportSimulator:
     sim = CloudTrailImportSimulator()
+    sim.iam = roles.world()
     sim.add_event_data_store("trail-archive")
     sim.default_plan = ImportPlan(duration=timedelta(minutes=3), initializing=timedelta(seconds=30))
     monkeypatch.setattr(botocore.endpoint, "time", SimulatedTime(sim))
@@ -62,9 +64,10 @@ FRAMEWORK_EXAMPLES = 25
 @settings(max_examples=ENTRY_POINT_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(props=resource_properties())
-def test_any_properties_through_the_entry_points(monkeypatch: pytest.MonkeyPatch, props: dict[str, Any]) -> None:
-    sim = _world(monkeypatch)
-    with default_session(sim):
+def test_any_properties_through_the_entry_points(monkeypatch: pytest.MonkeyPatch, handler_roles: HandlerRoles,
+                                                props: dict[str, Any]) -> None:
+    sim = _world(monkeypatch, handler_roles)
+    with default_session(sim, handler_roles.provider_role):
         driver = ProviderDriver(sim)
         created = driver.create(props)  # raises on anything but a handled failure
         assert created.status in ("SUCCESS", "FAILED")
@@ -78,9 +81,10 @@ def test_any_properties_through_the_entry_points(monkeypatch: pytest.MonkeyPatch
 @settings(max_examples=FRAMEWORK_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(props=resource_properties())
-def test_any_properties_through_the_real_framework(monkeypatch: pytest.MonkeyPatch, props: dict[str, Any]) -> None:
-    sim = _world(monkeypatch)
-    with default_session(sim):
+def test_any_properties_through_the_real_framework(monkeypatch: pytest.MonkeyPatch, handler_roles: HandlerRoles,
+                                                   props: dict[str, Any]) -> None:
+    sim = _world(monkeypatch, handler_roles)
+    with default_session(sim, handler_roles.provider_role):
         cfn = ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance, total_timeout=600)
         base = {"StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/s/g", "LogicalResourceId": "Import",
                 "ResourceType": "Custom::CloudTrailLakeImport", "ResourceProperties": props}

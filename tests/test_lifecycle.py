@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
-from tests.driver import ProviderDriver, import_properties
+from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ProviderDriver, import_properties
 
 STATISTICS = ("PrefixesFound", "PrefixesCompleted", "FilesCompleted", "EventsCompleted", "FailedEntries")
 
@@ -252,10 +252,10 @@ def test_the_same_create_delivered_twice_starts_one_import(
 def test_create_waits_its_turn_while_another_import_runs(
     sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
 ) -> None:
-    other = provider.create(import_properties(props["EventDataStoreArn"], S3LocationUri="s3://other-logs"))
+    other = provider.create(import_properties(props["EventDataStoreArn"], **OTHER_SOURCE))
     assert other.status == "SUCCESS"
     sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
-    blocker = provider.create({**props, "S3LocationUri": "s3://blocking-logs", "WaitForCompletion": "false"})
+    blocker = provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"})
     outcome = provider.create(props)
     assert outcome.status == "SUCCESS", outcome.reason
     assert outcome.physical_id in sim.imports
@@ -272,7 +272,7 @@ def test_a_retry_waits_its_turn_while_another_import_runs(
     failed = provider.create({**props, "WaitForCompletion": "false"}).physical_id
     sim.finish_all()
     sim.plan_next_import(ImportPlan(duration=timedelta(minutes=15)))
-    provider.create({**props, "S3LocationUri": "s3://blocking-logs", "WaitForCompletion": "false"})
+    provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"})
     outcome = provider.update(failed, {**props, "RetryToken": "1"}, props)
     assert outcome.status == "SUCCESS", outcome.reason
     assert outcome.physical_id == failed
@@ -296,7 +296,7 @@ def test_delete_of_a_create_that_waited_its_turn_stops_the_import_it_started(
     sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
 ) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
-    provider.create({**props, "S3LocationUri": "s3://blocking-logs", "WaitForCompletion": "false"})
+    provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"})
     provider.timeout = 30 * 45
     timed_out = provider.create(props)
     assert timed_out.status == "TIMEOUT"

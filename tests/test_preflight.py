@@ -7,12 +7,12 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator
 from cloudtrail_lake_import.testing.trail_bucket import TrailLayout, boto3_put, write_trail_logs
 from tests.driver import ProviderDriver
+from tests.handler_roles import admin_client
 from trail_import_handler import preflight
 from trail_import_handler.properties import ImportSource, ImportWindow
 from trail_import_handler.trail_logs import Lister, in_window
@@ -36,7 +36,7 @@ def _source(prefix: str = "", region: str = "us-east-1") -> ImportSource:
 
 @pytest.fixture
 def s3(aws: CloudTrailImportSimulator) -> Any:
-    return boto3.client("s3", region_name="us-east-1")
+    return admin_client("s3")
 
 
 def test_finds_exactly_the_files_of_the_window_across_organization_accounts_and_regions(s3: Any) -> None:
@@ -75,7 +75,7 @@ def test_a_prefix_down_to_one_region_is_walked_from_there(s3: Any) -> None:
 def test_a_week_of_a_year_of_logs_in_three_regions_lists_far_less_than_the_whole_prefix(aws: Any) -> None:
     from moto.s3.models import s3_backends
 
-    s3 = boto3.client("s3", region_name="us-east-1")
+    s3 = admin_client("s3")
     _bucket(s3)
     backend = s3_backends["123456789012"]["aws"]
     year = TrailLayout(days=366, files_per_day=24, digests=False, stray_object=False)
@@ -134,10 +134,10 @@ def test_no_file_in_the_window_is_blocking(s3: Any) -> None:
 @pytest.mark.parametrize("allowed", [True, False])
 def test_kms_encrypted_logs_need_decrypt_in_the_access_role(s3: Any, allowed: bool) -> None:
     _bucket(s3)
-    key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+    key = admin_client("kms").create_key()["KeyMetadata"]["Arn"]
     s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
-    iam = boto3.client("iam")
+    iam = admin_client("iam")
     iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")
     actions = ["s3:GetObject", "kms:Decrypt"] if allowed else ["s3:GetObject"]
     iam.put_role_policy(RoleName="TrailImportAccess", PolicyName="read", PolicyDocument=json.dumps({
@@ -167,3 +167,39 @@ def test_create_with_preflight_starts_the_import_when_the_source_is_ready(
     outcome = ProviderDriver(aws).create({**props, "Preflight": "true", "S3LocationUri": f"s3://{BUCKET}"})
     assert outcome.status == "SUCCESS", outcome.reason
     assert len(aws.imports) == 1
+
+
+def test_a_bucket_of_another_account_that_denies_the_handler_warns_and_the_import_starts(
+    aws: CloudTrailImportSimulator, s3: Any, props: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _bucket(s3)
+    assert aws.iam is not None
+    # The owner granted the access role (so CloudTrail can read), not the handler's role.
+    grant = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+             "Action": ["s3:ListBucket", "s3:GetBucketAcl", "s3:GetObject"],
+             "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+             "Condition": {"ArnEquals": {"aws:PrincipalArn": props["S3BucketAccessRoleArn"]}}}
+    aws.iam.add_bucket(BUCKET, account="444455556666", policy={"Statement": [grant]})
+    outcome = ProviderDriver(aws).create({**props, "Preflight": "true", "S3LocationUri": f"s3://{BUCKET}"})
+    assert outcome.status == "SUCCESS", outcome.reason
+    warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    assert warnings == ["Access denied reading bucket trail-logs (s3:GetBucketLocation); the check was skipped. "
+                        "The caller needs s3:GetBucketLocation on it, and a bucket of another account must grant "
+                        "it in its bucket policy too."]
+
+
+def test_a_bucket_of_another_account_without_the_owners_statement_fails_naming_it(
+    aws: CloudTrailImportSimulator, props: dict[str, str]
+) -> None:
+    assert aws.iam is not None
+    aws.iam.add_bucket(BUCKET, account="444455556666")
+    outcome = ProviderDriver(aws).create({**props, "S3LocationUri": f"s3://{BUCKET}"})
+    assert outcome.status == "FAILED"
+    assert outcome.reason.startswith(
+        "StartImport failed with InsufficientEncryptionPolicyException: The policy of bucket trail-logs does not "
+        "allow arn:aws:iam::111122223333:role/TrailImportAccess")
+    assert ('Add to the policy of bucket trail-logs: {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:'
+            'root"},"Action":["s3:ListBucket","s3:GetBucketAcl","s3:GetObject"],"Resource":["arn:aws:s3:::trail-logs",'
+            '"arn:aws:s3:::trail-logs/*"],"Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/'
+            'TrailImportAccess"}}}') in outcome.reason
+    assert aws.imports == {}

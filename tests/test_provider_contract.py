@@ -10,7 +10,7 @@ import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
 from cloudtrail_lake_import.testing.framework import FrameworkRun, ProviderFramework
-from tests.driver import cfn_request
+from tests.driver import BLOCKING_SOURCE, cfn_request
 from trail_import_handler import provider
 
 CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
@@ -190,7 +190,7 @@ def test_a_create_that_waited_its_turn_answers_with_the_real_import_id(
     sim: CloudTrailImportSimulator, cfn: CloudFormation, props: dict[str, str]
 ) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(minutes=15)))
-    blocker = cfn.send("Create", {**props, "S3LocationUri": "s3://blocking", "WaitForCompletion": "false"})
+    blocker = cfn.send("Create", {**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"})
     run = cfn.send("Create", props)
     first_on_event = [p for name, p in run.invocations if name == "user-on-event"]
     assert first_on_event, "onEvent ran"

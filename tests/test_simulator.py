@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
+from tests.driver import ROLE_ARN
 from trail_import_handler import cloudtrail
 
 
@@ -17,7 +18,7 @@ def _start(destination: str, uri: str = "s3://trail-logs") -> str:
     answer = ct.start_import(
         Destinations=[destination],
         ImportSource={"S3": {"S3LocationUri": uri, "S3BucketRegion": "us-east-1",
-                             "S3BucketAccessRoleArn": "arn:aws:iam::111122223333:role/r"}},
+                             "S3BucketAccessRoleArn": ROLE_ARN}},
         StartEventTime=datetime(2024, 1, 1, tzinfo=UTC),
         EndEventTime=datetime(2024, 2, 1, tzinfo=UTC),
     )
@@ -47,7 +48,7 @@ def test_second_import_while_one_runs_is_refused_with_the_modeled_error(
 ) -> None:
     _start(destination)
     with pytest.raises(ClientError) as caught:
-        _start(destination, "s3://other-logs")
+        _start(destination, "s3://trail-logs/second")
     assert caught.value.response["Error"]["Code"] == "AccountHasOngoingImportException"
     ct = boto3.client("cloudtrail")
     assert isinstance(caught.value, ct.exceptions.AccountHasOngoingImportException)

@@ -2,16 +2,26 @@
 
 ``CloudTrailImportSimulator`` is a stateful stand-in for the import APIs that
 answers real boto3 clients; ``default_session`` wires it into boto3's default
-session for code that calls ``boto3.client("cloudtrail")``.
+session for code that calls ``boto3.client("cloudtrail")``. ``IamWorld`` holds
+the roles, buckets, keys and policies of synthesized templates (``load``); set
+it as ``simulator.iam`` and give ``default_session`` a caller, and every call
+is authorized as IAM would, StartImport's checks on the access role included.
 """
 
 from ._wire import MOTO_CONFIG, Connection, default_session
-from .simulator import CloudTrailImportSimulator, ImportPlan, Request, ScriptedFailure, ServiceError, failures
+from .deployment import Deployment
+from .enforcement import IamEnforcement
+from .iam_world import IamWorld
+from .service_error import ServiceError
+from .simulator import CloudTrailImportSimulator, ImportPlan, Request, ScriptedFailure, failures
 
 __all__ = [
     "MOTO_CONFIG",
     "CloudTrailImportSimulator",
     "Connection",
+    "Deployment",
+    "IamEnforcement",
+    "IamWorld",
     "ImportPlan",
     "Request",
     "ScriptedFailure",

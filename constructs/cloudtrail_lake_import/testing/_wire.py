@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from .simulator import CloudTrailImportSimulator, ServiceError
+from .enforcement import IamEnforcement
+from .service_error import ServiceError
+from .simulator import CloudTrailImportSimulator
 
 if TYPE_CHECKING:
     from botocore.hooks import BaseEventHooks
@@ -35,10 +37,11 @@ class _Body:
 
 
 class Connection:
-    """The simulator's answer to CloudTrail requests on one event emitter."""
+    """The simulator's answer to CloudTrail requests on one event emitter, made as ``caller`` (a role ARN)."""
 
-    def __init__(self, simulator: CloudTrailImportSimulator) -> None:
+    def __init__(self, simulator: CloudTrailImportSimulator, caller: str | None = None) -> None:
         self.simulator = simulator
+        self.caller = caller
 
     def attach(self, events: BaseEventHooks) -> None:
         """Answer CloudTrail requests sent by clients using ``events``."""
@@ -55,7 +58,7 @@ class Connection:
             if name in params:
                 params[name] = datetime.fromtimestamp(float(params[name]), UTC)
         try:
-            status, answer = 200, self.simulator.handle(operation, params)
+            status, answer = 200, self.simulator.handle(operation, params, self.caller)
         except ServiceError as error:
             status, answer = error.status, {"__type": error.code, "message": error.message}
         data = json.dumps(answer, default=_encode).encode()
@@ -76,12 +79,18 @@ MOTO_CONFIG: Any = {"core": {"passthrough": {"services": ["cloudtrail"]}}}
 
 
 @contextlib.contextmanager
-def default_session(simulator: CloudTrailImportSimulator) -> Iterator[boto3.Session]:
-    """Make boto3's default session answer CloudTrail from ``simulator`` while inside."""
+def default_session(simulator: CloudTrailImportSimulator, caller: str | None = None) -> Iterator[boto3.Session]:
+    """Make boto3's default session answer CloudTrail from ``simulator`` while inside.
+
+    With ``caller`` (a role ARN) and ``simulator.iam`` set, every call of the session's clients, to any
+    service, is authorized against that role's policies first (``IamEnforcement``).
+    """
     previous = boto3.DEFAULT_SESSION
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                             region_name=simulator.region)
-    Connection(simulator).attach(session.events)
+    if simulator.iam is not None and caller is not None:
+        IamEnforcement(simulator.iam, caller).attach(session.events)
+    Connection(simulator, caller).attach(session.events)
     boto3.DEFAULT_SESSION = session
     try:
         yield session

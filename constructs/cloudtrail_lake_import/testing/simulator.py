@@ -17,17 +17,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .iam_world import IamWorld
+from .import_access import check_import_access
+from .service_error import ServiceError
+
 RUNNING = ("INITIALIZING", "IN_PROGRESS")
-
-
-class ServiceError(Exception):
-    """An error answer, with the code the service model defines."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -161,6 +155,9 @@ class CloudTrailImportSimulator:
         self.stop_seconds = 10.0
         self.page_size = {"ListImports": 20, "ListImportFailures": 50}
         self.rejected_sources: dict[str, str] = {}
+        self.iam: IamWorld | None = None
+        """When set, StartImport checks IAM as CloudTrail does (see ``import_access``)."""
+        self._caller: str | None = None
         self._plans: deque[ImportPlan] = deque()
         self._faults: dict[str, deque[Fault]] = {}
         self._ids = (uuid.UUID(int=n) for n in itertools.count(0xA000_0000_0000_0000_0000_0000_0000_0001))
@@ -211,8 +208,8 @@ class CloudTrailImportSimulator:
             self.advance(60)
 
     # --- the API ----------------------------------------------------------------------
-    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Answer one request or raise ``ServiceError``; records it either way."""
+    def handle(self, operation: str, params: dict[str, Any], caller: str | None = None) -> dict[str, Any]:
+        """Answer one request of ``caller`` (a role ARN) or raise ``ServiceError``; records it either way."""
         queue = self._faults.get(operation)
         fault = queue.popleft() if queue else None
         try:
@@ -221,6 +218,7 @@ class CloudTrailImportSimulator:
             method = getattr(self, "_op_" + operation, None)
             if method is None:
                 raise ServiceError("UnsupportedOperationException", f"{operation} is not simulated.")
+            self._caller = caller
             answer: dict[str, Any] = method(params)
             if fault is not None:
                 raise ServiceError(fault.code, fault.message, fault.status)
@@ -254,6 +252,9 @@ class CloudTrailImportSimulator:
         start, end = params.get("StartEventTime"), params.get("EndEventTime")
         if start and end and start >= end:
             raise ServiceError("InvalidParameterException", "StartEventTime must be before EndEventTime.")
+        if self.iam is not None:
+            check_import_access(self.iam, caller=self._caller, destination=arn, source=s3, start=start,
+                                account=self.account, region=self.region)
         self._one_at_a_time()
         imp = SimulatedImport(
             import_id=str(next(self._ids)), destinations=list(destinations), source=dict(s3),
