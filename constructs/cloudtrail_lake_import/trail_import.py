@@ -48,12 +48,15 @@ class TrailImport(Construct):
     ) -> None:
         """
         :param event_data_store: the destination: an L1 ``CfnEventDataStore`` or its ARN.
-        :param source_bucket: the bucket that holds the trail logs; its ACLs must be disabled.
+        :param source_bucket: the bucket that holds the trail logs; its ACLs must be disabled. A bucket defined
+            in this app, in any stack or account, gets the bucket (and key) policy statements the access role
+            needs; for an imported bucket, an info annotation quotes them for its owner.
         :param source_prefix: the key prefix of the logs, such as ``org-trail``. Default: the bucket's
             ``CloudTrail`` prefixes, as CloudTrail reads them.
         :param start_time: import log files dated from this time on (timezone-aware). Default: no lower bound.
         :param end_time: import log files dated before this time (timezone-aware). Default: no upper bound.
-        :param access_role: the role CloudTrail assumes to read the bucket. Default: an ``ImportAccessRole``
+        :param access_role: the role CloudTrail assumes to read the bucket; a role given here brings its own
+            grants, and no bucket or key policy statement is added for it. Default: an ``ImportAccessRole``
             limited to this bucket, prefix and destination, shared by imports that read the same.
         :param encryption_key: the KMS key of SSE-KMS encrypted logs, for the default access role.
             Default: the bucket's own key, if any.
