@@ -138,6 +138,23 @@ def test_polling_gives_up_before_the_service_timeout_and_says_so(
     assert sim.status_of(import_id) == "STOPPED"
 
 
+def test_a_redeploy_after_giving_up_resumes_the_stopped_import(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=40)))
+    first = crhelper.request("Create", {**props, "ServiceTimeout": "900"})
+    import_id = first["PhysicalResourceId"]
+    assert first["Status"] == "FAILED"
+    assert crhelper.request("Delete", props, physical_id=import_id)["Status"] == "SUCCESS", "the rollback"
+    assert sim.status_of(import_id) == "STOPPED"
+    redeploy = crhelper.request("Create", props)
+    assert redeploy["Status"] == "SUCCESS", redeploy["Reason"]
+    assert redeploy["PhysicalResourceId"] == import_id
+    assert redeploy["Data"]["EventsCompleted"] == "48000"
+    assert list(sim.imports) == [import_id], "one import for this destination, source and window"
+    assert sim.copied_events(props["EventDataStoreArn"]) == 48_000
+
+
 def test_polling_gives_up_on_the_simulated_hour_before_cloudformation_does(
     sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
 ) -> None:

@@ -209,17 +209,20 @@ def test_update_of_anything_else_starts_nothing(
     assert outcome.data["ImportStatus"] == "COMPLETED"
 
 
-@pytest.mark.parametrize("status", ["COMPLETED", "IN_PROGRESS", "FAILED"])
+@pytest.mark.parametrize("status", ["COMPLETED", "IN_PROGRESS", "FAILED", "STOPPED"])
 def test_create_adopts_a_matching_import_instead_of_starting_a_duplicate(
     sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], status: str
 ) -> None:
     if status == "FAILED":
         sim.plan_next_import(ImportPlan(failures=failures(2)))
     existing = provider.create({**props, "WaitForCompletion": "false"}).physical_id
-    if status != "IN_PROGRESS":
+    if status in ("COMPLETED", "FAILED"):
         sim.finish_all()
     else:
         sim.advance(120)
+    if status == "STOPPED":
+        sim.stop_from_outside(existing)
+        sim.advance(30)
     assert sim.status_of(existing) == status
     outcome = provider.create(props)
     assert outcome.status == "SUCCESS", outcome.reason
@@ -228,7 +231,62 @@ def test_create_adopts_a_matching_import_instead_of_starting_a_duplicate(
     new_imports = [c for c in sim.calls("StartImport") if "ImportId" not in c.params]
     assert len(new_imports) == 1, "only the original StartImport"
     retried = [c for c in sim.calls("StartImport") if "ImportId" in c.params]
-    assert len(retried) == (1 if status == "FAILED" else 0)
+    assert len(retried) == (1 if status in ("FAILED", "STOPPED") else 0)
+    assert sim.copied_events(props["EventDataStoreArn"]) == 48_000, "every event copied once"
+
+
+def test_a_deploy_that_timed_out_and_was_rolled_back_resumes_the_stopped_import_on_the_next_deploy(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=2)))
+    provider.timeout = 55 * 60
+    timed_out = provider.create(props)
+    assert timed_out.status == "TIMEOUT"
+    assert provider.delete(timed_out.physical_id, props).status == "SUCCESS", "the rollback"
+    stopped_at = sim.imports[timed_out.physical_id].statistics(sim.now)["EventsCompleted"]
+    assert sim.status_of(timed_out.physical_id) == "STOPPED"
+    assert 0 < stopped_at < 48_000
+    provider.timeout = 3 * 3600
+    redeploy = provider.create(props)
+    assert redeploy.status == "SUCCESS", redeploy.reason
+    assert redeploy.physical_id == timed_out.physical_id, "the same import, resumed"
+    assert list(sim.imports) == [timed_out.physical_id]
+    assert redeploy.data["EventsCompleted"] == "48000"
+    assert sim.copied_events(props["EventDataStoreArn"]) == 48_000, "what the first deploy copied is not copied again"
+
+
+def test_a_stopped_import_waits_its_turn_then_resumes(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    stopped = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    sim.advance(180)
+    sim.stop_from_outside(stopped)
+    sim.advance(30)
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=15)))
+    blocker = provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"}).physical_id
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert outcome.physical_id == stopped
+    assert outcome.data["ImportStatus"] == "COMPLETED"
+    refused = [r for r in sim.requests
+               if r.operation == "StartImport" and r.error == "AccountHasOngoingImportException"]
+    assert refused, "the first resume met the running import"
+    assert sim.status_of(blocker) == "COMPLETED"
+    assert len(sim.imports) == 2
+
+
+def test_a_resumed_import_that_fails_is_judged_once_not_resumed_again(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3)))
+    stopped = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    sim.advance(180)
+    sim.stop_from_outside(stopped)
+    sim.advance(30)
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    assert f"Import {stopped} ended FAILED with 3 failed entries" in outcome.reason
+    assert len([c for c in sim.calls("StartImport") if "ImportId" in c.params]) == 1
 
 
 def test_an_import_of_another_window_is_not_adopted(

@@ -161,6 +161,24 @@ def test_a_create_out_of_time_says_how_far_it_got_before_the_waiter_times_out(
     assert sim.status_of(import_id) == "STOPPED"
 
 
+def test_a_redeploy_after_a_create_out_of_time_resumes_the_stopped_import(
+    sim: CloudTrailImportSimulator, ten_minute_cfn: CloudFormation, props: dict[str, str]
+) -> None:
+    cfn = ten_minute_cfn
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=15)))
+    first = cfn.send("Create", props)
+    import_id = first.response["PhysicalResourceId"]
+    assert first.response["Status"] == "FAILED"
+    assert cfn.send("Delete", props, physical_id=import_id).response["Status"] == "SUCCESS", "the rollback"
+    assert sim.status_of(import_id) == "STOPPED"
+    redeploy = cfn.send("Create", props)
+    assert redeploy.response["Status"] == "SUCCESS", redeploy.response.get("Reason")
+    assert redeploy.response["PhysicalResourceId"] == import_id
+    assert redeploy.response["Data"]["EventsCompleted"] == "48000"
+    assert list(sim.imports) == [import_id], "one import for this destination, source and window"
+    assert sim.copied_events(props["EventDataStoreArn"]) == 48_000
+
+
 def test_a_replacement_out_of_time_is_stopped_and_the_previous_import_kept(
     sim: CloudTrailImportSimulator, ten_minute_cfn: CloudFormation, props: dict[str, str]
 ) -> None:

@@ -23,7 +23,9 @@ class TrailImport(Construct):
     The import starts on deploy, the stack waits for it (unless
     ``wait_for_completion`` is False) and its statistics become attributes.
     Deleting the construct stops an import that still runs; imported events
-    stay in the store. Imports of one stack run one after the other, as the
+    stay in the store. An import of the same destination, source and window
+    that exists already is adopted, never started again: a deploy after one
+    that timed out and rolled back resumes the stopped import where it ended. Imports of one stack run one after the other, as the
     account allows only one at a time.
     """
 
@@ -63,7 +65,7 @@ class TrailImport(Construct):
         :param wait_for_completion: wait until the import ends. Default: True.
         :param timeout: how long the deploy waits for the import, at most 55 minutes. Default: 55 minutes.
         :param max_failed_entries: failed entries tolerated before the deploy fails. Default: 0.
-        :param retry_token: change it to retry a FAILED import. Default: none.
+        :param retry_token: change it to resume a FAILED or STOPPED import under the same ImportId. Default: none.
         :param preflight: before starting, check that the bucket is in its region, has ACLs disabled and holds
             log files in the window, and fail fast otherwise. Default: True.
         :param removal_policy: RETAIN leaves a running import running when the resource is deleted.

@@ -26,6 +26,9 @@ else:
     CloudTrailClient = Any
 
 RUNNING = frozenset({"INITIALIZING", "IN_PROGRESS"})
+# An import that ended early: a retry (StartImport with its ImportId) resumes it where it ended
+# (CloudTrail User Guide, "Copying trail events to CloudTrail Lake"; console "Event copy details").
+RESUMABLE = frozenset({"FAILED", "STOPPED"})
 STATISTICS = ("PrefixesFound", "PrefixesCompleted", "FilesCompleted", "EventsCompleted", "FailedEntries")
 
 # Standard mode retries throttling and 5xx with backoff; ten attempts ride out
@@ -89,6 +92,11 @@ class ImportState:
         """True while the import initializes or runs."""
         return self.status in RUNNING
 
+    @property
+    def resumable(self) -> bool:
+        """True when the import ended early (FAILED or STOPPED): a retry resumes it where it ended."""
+        return self.status in RESUMABLE
+
     def describes(self, props: ImportProperties) -> bool:
         """True when this import reads the data ``props`` asks for."""
         return (
@@ -138,8 +146,6 @@ def find_imports(ct: CloudTrailClient, props: ImportProperties) -> list[ImportSt
     """Every import of the same destination, source and window, newest first."""
     found = []
     for item in _list_imports(ct, props.destination):
-        if item.get("ImportStatus") == "STOPPED":
-            continue
         state = get_import(ct, item["ImportId"])
         if state is not None and state.describes(props):
             found.append(state)
@@ -172,7 +178,7 @@ def start_import(ct: CloudTrailClient, props: ImportProperties) -> str:
 
 
 def retry_import(ct: CloudTrailClient, import_id: str) -> str:
-    """StartImport with ImportId: retry a FAILED import. Raises ``AccountBusy`` if another runs."""
+    """StartImport with ImportId: resume a FAILED or STOPPED import. Raises ``AccountBusy`` if another runs."""
     return _start(ct, {"ImportId": import_id})
 
 

@@ -8,6 +8,12 @@ An account runs one import at a time. When another runs, ``begin`` answers
 with a pending physical id and ``check`` keeps trying to start; it finds its
 own import again by destination, source and window, which also makes a Create
 delivered twice start one import, never two.
+
+An import of the same destination, source and window is never started afresh:
+CloudTrail does not de-duplicate, so a second import copies every event again.
+A Create adopts a completed import as it is, waits for a running one, and
+resumes one that ended early (FAILED, or STOPPED by a rollback or by hand) with
+StartImport and its ImportId, which continues where the copy ended.
 """
 
 from __future__ import annotations
@@ -133,7 +139,7 @@ def _check(
             raise ImportResourceError(
                 f"Import {begun.physical_id} no longer exists in this account and region (GetImport found nothing)."
             )
-        if begun.retry_after and state.status == "FAILED" and _same_run(state.updated, begun.retry_after):
+        if begun.retry_after and state.resumable and _same_run(state.updated, begun.retry_after):
             _try_retry(ct, state.import_id)
             return Progress(False, begun.physical_id, state.attributes())
     return _judge(ct, state, props)
@@ -143,7 +149,8 @@ def _begin_import(ct: CloudTrailClient, props: ImportProperties, request_id: str
     existing = _pick(cloudtrail.find_imports(ct, props))
     if existing is not None:
         logger.info("adopting import", extra={"import_id": existing.import_id, "import_status": existing.status})
-        if existing.status == "FAILED":
+        if existing.resumable:
+            # Never a fresh import of the same data: that would copy again what the first one copied.
             return _retry(ct, existing)
         return Begun(existing.import_id)
     if props.preflight:
@@ -170,7 +177,7 @@ def _begin_update(
         return _begin_import(ct, props, request_id)
     if props.retry_token != old.retry_token:
         state = cloudtrail.get_import(ct, physical_id)
-        if state is not None and state.status == "FAILED":
+        if state is not None and state.resumable:
             logger.info("RetryToken changed: retrying import", extra={"import_id": physical_id})
             return _retry(ct, state)
     return Begun(physical_id)
@@ -272,7 +279,7 @@ def _retry(ct: CloudTrailClient, failed: ImportState) -> Begun:
 
 
 def _try_retry(ct: CloudTrailClient, import_id: str) -> bool:
-    """Retry a FAILED import; False when another import runs and the retry must wait."""
+    """Resume a FAILED or STOPPED import; False when another import runs and the retry must wait."""
     try:
         cloudtrail.retry_import(ct, import_id)
     except AccountBusy:
@@ -281,8 +288,8 @@ def _try_retry(ct: CloudTrailClient, import_id: str) -> bool:
 
 
 def _pick(states: list[ImportState]) -> ImportState | None:
-    """The import to adopt: a running one, else a completed one, else the newest failed one."""
-    for wanted in (("INITIALIZING", "IN_PROGRESS"), ("COMPLETED",), ("FAILED",)):
+    """The import to adopt: a running one, else a completed one, else the newest that ended early."""
+    for wanted in (("INITIALIZING", "IN_PROGRESS"), ("COMPLETED",), ("FAILED", "STOPPED")):
         for state in states:
             if state.status in wanted:
                 return state

@@ -77,6 +77,8 @@ class SimulatedImport:
     stop_requested: datetime | None = None
     stop_seconds: float = 10.0
     extra_updates: list[datetime] = field(default_factory=list)
+    resumed_from: float = 0.0
+    """The share of the source a STOPPED run had copied when a retry resumed it."""
 
     def status(self, now: datetime) -> str:
         if self.stop_requested is not None and now >= self._stopped_at():
@@ -84,23 +86,25 @@ class SimulatedImport:
         elapsed = now - self.run_started
         if elapsed < self.plan.initializing:
             return "INITIALIZING"
-        if elapsed < self.plan.duration:
+        if elapsed < self._run_length():
             return "IN_PROGRESS"
         return "FAILED" if self.plan.failures else "COMPLETED"
 
     def updated(self, now: datetime) -> datetime:
         """When the status last changed, as UpdatedTimestamp reports it."""
         marks = [self.created, self.run_started, self.run_started + self.plan.initializing,
-                 self.run_started + self.plan.duration, *self.extra_updates]
+                 self.run_started + self._run_length(), *self.extra_updates]
         if self.stop_requested is not None:
-            marks.append(self._stopped_at())
+            # A stopped run changes no more: the marks its plan had after the stop never happen.
+            marks = [m for m in marks if m <= self._stopped_at()] + [self._stopped_at()]
         return max(m for m in marks if m <= now)
 
     def fraction(self, now: datetime) -> float:
         until = min(now, self._stopped_at()) if self.stop_requested is not None else now
-        running = self.plan.duration - self.plan.initializing
+        running = self._run_length() - self.plan.initializing
         done = (until - self.run_started - self.plan.initializing) / running if running else 1.0
-        return max(0.0, min(1.0, done))
+        this_run = max(0.0, min(1.0, done))
+        return self.resumed_from + (1.0 - self.resumed_from) * this_run
 
     def statistics(self, now: datetime) -> dict[str, int]:
         f = self.fraction(now)
@@ -115,6 +119,10 @@ class SimulatedImport:
 
     def visible_failures(self, now: datetime) -> tuple[ScriptedFailure, ...]:
         return self.plan.failures[: self.statistics(now)["FailedEntries"]]
+
+    def _run_length(self) -> timedelta:
+        """How long this run takes: a resumed run copies only what the stopped one left."""
+        return self.plan.initializing + (self.plan.duration - self.plan.initializing) * (1.0 - self.resumed_from)
 
     def _stopped_at(self) -> datetime:
         assert self.stop_requested is not None
@@ -202,6 +210,11 @@ class CloudTrailImportSimulator:
         """Requests of ``operation`` that the service answered without an error."""
         return [r for r in self.requests if r.operation == operation and r.error is None]
 
+    def copied_events(self, destination: str) -> int:
+        """Events the imports into ``destination`` copied, counted once per copy: a duplicate import counts again."""
+        return sum(imp.statistics(self.now)["EventsCompleted"] for imp in self.imports.values()
+                   if destination in imp.destinations)
+
     def finish_all(self) -> None:
         """Advance the clock until no import runs."""
         while self.running():
@@ -231,10 +244,16 @@ class CloudTrailImportSimulator:
     def _op_StartImport(self, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("ImportId"):
             imp = self._find(params["ImportId"])
-            if imp.status(self.now) != "FAILED":
-                raise ServiceError("InvalidParameterException", "Only an import that FAILED can be retried.")
+            if imp.status(self.now) not in ("FAILED", "STOPPED"):
+                raise ServiceError("InvalidParameterException", "Only an import that FAILED or was STOPPED can be "
+                                                                 "retried.")
             self._one_at_a_time()
-            imp.plan, imp.run_started, imp.stop_requested = imp.plan.retried(), self.now, None
+            if imp.status(self.now) == "STOPPED":
+                # A retry resumes where the copy ended: what the stopped run copied is not copied again.
+                imp.resumed_from = imp.fraction(self.now)
+            else:
+                imp.plan, imp.resumed_from = imp.plan.retried(), 0.0
+            imp.run_started, imp.stop_requested = self.now, None
             return self._describe(imp, statistics=False)
         destinations, source = params.get("Destinations"), params.get("ImportSource")
         if not destinations or not source:
