@@ -25,8 +25,9 @@ class TrailImport(Construct):
     Deleting the construct stops an import that still runs; imported events
     stay in the store. An import of the same destination, source and window
     that exists already is adopted, never started again: a deploy after one
-    that timed out and rolled back resumes the stopped import where it ended. Imports of one stack run one after the other, as the
-    account allows only one at a time.
+    that timed out and rolled back resumes the stopped import where it ended.
+    Imports of one stack run one after the other, as the account allows only
+    one at a time.
     """
 
     def __init__(
