@@ -203,6 +203,8 @@ def test_handler_calls_the_import_apis_on_star_and_passes_only_its_access_roles_
         {"Action": "iam:PassRole", "Effect": "Allow",
          "Condition": {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
          "Resource": {"Fn::GetAtt": [access_role, "Arn"]}},
+        {"Action": "cloudtrail:GetEventDataStore", "Effect": "Allow", "Resource": STORE_ARN},
+        {"Action": "organizations:DescribeOrganization", "Effect": "Allow", "Resource": "*"},
         {"Action": ["s3:GetBucketLocation", "s3:GetBucketOwnershipControls"], "Effect": "Allow",
          "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::trail-logs"]]}},
         {"Action": "s3:ListBucket", "Effect": "Allow",

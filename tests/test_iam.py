@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+from moto import mock_aws
 from parliament import analyze_policy_string
 
 import app as example
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator, Deployment, IamWorld, default_session
+from cloudtrail_lake_import.testing import MOTO_CONFIG, CloudTrailImportSimulator, Deployment, IamWorld, default_session
 from cloudtrail_lake_import.testing.iam_policy import Request
 from examples import cross_account
 from tests.driver import ROLE_ARN, Outcome, ProviderDriver, import_properties
-from tests.handler_roles import HandlerRoles
+from tests.handler_roles import HandlerRoles, admin_client
 from tests.test_nag import _own_stack
 
 Templates = dict[str, tuple[dict[str, Any], cdk.Environment]]
@@ -85,9 +88,11 @@ def _cross_account_run(templates: Templates) -> tuple[Outcome, CloudTrailImportS
                   if r["Type"] == "AWS::IAM::Role" and "HandlerRole" in k]
     sim = CloudTrailImportSimulator()
     sim.iam = world
-    sim.event_data_stores.add(props["EventDataStoreArn"])
-    with default_session(sim, handler):
-        outcome = ProviderDriver(sim).create({k: str(v) for k, v in props.items()})
+    sim.add_event_data_store(props["EventDataStoreArn"], organization=True)
+    with mock.patch.dict(os.environ, {"MOTO_ACCOUNT_ID": "111122223333"}), mock_aws(config=MOTO_CONFIG):
+        admin_client("organizations").create_organization(FeatureSet="ALL")
+        with default_session(sim, handler):
+            outcome = ProviderDriver(sim).create({k: str(v) for k, v in props.items()})
     return outcome, sim
 
 

@@ -20,6 +20,7 @@ import click
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
+from trail_import_handler import clock
 from trail_import_handler.cloudtrail import RUNNING, STATISTICS
 from trail_import_handler.errors import ImportResourceError
 from trail_import_handler.pricing import PRICES_AS_OF, PRICES_REGION
@@ -85,17 +86,20 @@ def main(ctx: click.Context, profile: str | None, region: str | None) -> None:
 @click.option("--start", help="Start of the window, ISO 8601 with an offset.")
 @click.option("--end", help="End of the window, ISO 8601 with an offset.")
 @click.option("--role-arn", help="Access role, to check that it can decrypt SSE-KMS logs.")
+@click.option("--destination", help="Event data store ARN, to check its status, event category, retention, "
+                                    "organization and live ingestion against the window.")
 @click.option("--sample", default=5, show_default=True, help="Log files to read for the estimates.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 @_aws_errors
 def preflight(obj: dict[str, Any], source: str, bucket_region: str, start: str | None, end: str | None,
-              role_arn: str | None, sample: int, as_json: bool) -> None:
+              role_arn: str | None, destination: str | None, sample: int, as_json: bool) -> None:
     """What an import of SOURCE (s3://bucket[/prefix]) would read and cost, and what would stop it."""
+    from trail_import_handler.destination import check_destination
     from trail_import_handler.preflight import run_preflight
 
     props = parse_properties({
-        "EventDataStoreArn": "arn:aws:cloudtrail:us-east-1:000000000000:eventdatastore/preflight",
+        "EventDataStoreArn": destination or "arn:aws:cloudtrail:us-east-1:000000000000:eventdatastore/preflight",
         "S3LocationUri": source, "S3BucketRegion": bucket_region,
         "S3BucketAccessRoleArn": role_arn or "arn:aws:iam::000000000000:role/preflight",
         "StartEventTime": start or "", "EndEventTime": end or "",
@@ -103,6 +107,10 @@ def preflight(obj: dict[str, Any], source: str, bucket_region: str, start: str |
     s3 = obj["client"]("s3", bucket_region)
     iam = obj["client"]("iam") if role_arn else None
     report = run_preflight(s3, props.source, props.window, iam=iam, role_arn=role_arn, sample_size=sample)
+    if destination:
+        report.problems += check_destination(obj["client"]("cloudtrail"), destination, props.window,
+                                             clock.now(), organizations=lambda: obj["client"]("organizations"),
+                                             files=report.findings.files)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

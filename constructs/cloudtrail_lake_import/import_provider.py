@@ -6,7 +6,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_log
 from constructs import Construct
 
 from ._asset import handler_code
-from ._handler_iam import IMPORT_ACTIONS_REASON, import_actions, pass_access_roles
+from ._handler_iam import IMPORT_ACTIONS_REASON, import_actions, pass_access_roles, read_destinations
 from ._nag import acknowledge, acknowledge_wildcard
 
 QUERY_INTERVAL = Duration.seconds(30)
@@ -32,6 +32,7 @@ class ImportProvider(Construct):
         self._pass = pass_access_roles()
         # What was granted already, by token text: a stack's imports often share a bucket and access role.
         self._granted: set[str] = set()
+        self._destinations: aws_iam.PolicyStatement | None = None
         # The handler answers before the waiter times out, with what it waited for and what it did.
         wait = {"TRAIL_IMPORT_WAIT_SECONDS": str(int(total_timeout.to_seconds()))}
         self.on_event = self._function("OnEvent", "on_event", Duration.minutes(5), wait)
@@ -71,8 +72,17 @@ class ImportProvider(Construct):
                 self.role.add_to_policy(self._pass)
             self._pass.add_resources(access_role_arn)
 
-    def grant_preflight(self, bucket: aws_s3.IBucket, prefix: str) -> None:
-        """Let the handler run the preflight on ``bucket``: its location, ownership and log listings."""
+    def grant_preflight(self, bucket: aws_s3.IBucket, prefix: str, destination_arn: str) -> None:
+        """Let the handler run the preflight: the destination's settings, and the bucket's location, ownership
+        and log listings."""
+        if self._first_time(f"destination:{destination_arn}"):
+            store, organization = read_destinations(destination_arn)
+            if self._destinations is None:
+                self._destinations = store
+                self.role.add_to_policy(store)
+                self.role.add_to_policy(organization)
+            else:
+                self._destinations.add_resources(destination_arn)
         if not self._first_time(f"preflight:{bucket.bucket_arn}:{prefix}"):
             return
         self.role.add_to_policy(aws_iam.PolicyStatement(

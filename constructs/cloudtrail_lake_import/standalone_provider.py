@@ -6,7 +6,7 @@ from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, aws_iam, aws_lamb
 from constructs import Construct
 
 from ._asset import crhelper_code
-from ._handler_iam import IMPORT_ACTIONS_REASON, import_actions, pass_access_roles
+from ._handler_iam import IMPORT_ACTIONS_REASON, import_actions, pass_access_roles, read_destinations
 from ._nag import acknowledge_wildcard
 
 
@@ -31,8 +31,11 @@ class StandaloneImportProvider(Construct):
                                         resource_name=f"{access_role_name_prefix}*")
         rules = stack.format_arn(service="events", resource="rule", resource_name="*")
         buckets = stack.format_arn(service="s3", region="", account="", resource="*")
+        stores = stack.format_arn(service="cloudtrail", resource="eventdatastore", resource_name="*")
         wildcards = [
             ("*", IMPORT_ACTIONS_REASON),
+            (stores, "The preflight reads the settings of destinations that templates name after this function is "
+                     "deployed (cloudtrail:GetEventDataStore, read-only)."),
             (access_roles, "Templates name their access roles after this function is deployed; the pass is to "
                            "cloudtrail.amazonaws.com only, and access_role_name_prefix narrows it."),
             (rules, "crhelper names its polling rules at run time (logical id plus 8 random characters)."),
@@ -41,6 +44,8 @@ class StandaloneImportProvider(Construct):
         ]
         role.add_to_policy(import_actions())
         role.add_to_policy(pass_access_roles(access_roles))
+        for statement in read_destinations(stores):
+            role.add_to_policy(statement)
         role.add_to_policy(aws_iam.PolicyStatement(
             actions=["s3:GetBucketLocation", "s3:GetBucketOwnershipControls", "s3:ListBucket"],
             resources=[buckets],

@@ -85,7 +85,7 @@ class TrailImport(Construct):
         provider = ImportProvider.of(self, timeout)
         provider.grant_import(access_role.role_arn)
         if preflight:
-            provider.grant_preflight(source_bucket, prefix)
+            provider.grant_preflight(source_bucket, prefix, destination)
         properties: dict[str, str] = {
             "EventDataStoreArn": destination,
             "S3LocationUri": f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else ""),

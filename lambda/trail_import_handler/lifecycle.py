@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from . import cloudtrail, preflight, reasons
+from . import clock, cloudtrail, destination, preflight, reasons
 from .cloudtrail import AccountBusy, CloudTrailClient, ImportState
 from .errors import ImportResourceError
 from .properties import ImportProperties, parse_properties
@@ -154,7 +154,7 @@ def _begin_import(ct: CloudTrailClient, props: ImportProperties, request_id: str
             return _retry(ct, existing)
         return Begun(existing.import_id)
     if props.preflight:
-        _preflight(props)
+        _preflight(ct, props)
     try:
         import_id = cloudtrail.start_import(ct, props)
     except AccountBusy:
@@ -183,9 +183,15 @@ def _begin_update(
     return Begun(physical_id)
 
 
-def _preflight(props: ImportProperties) -> None:
-    """Fail before StartImport when the source cannot work: wrong region, ACLs on, no file in the window."""
-    found = preflight.check_source(preflight.s3_client(props.source.region), props.source, props.window)
+def _preflight(ct: CloudTrailClient, props: ImportProperties) -> None:
+    """Fail before StartImport when the import cannot work or would copy nothing.
+
+    The destination: it exists, takes copies of CloudTrail events, keeps events of the window, and is not an
+    organization store of another management account. The source: its region, ACLs off, a file in the window.
+    """
+    found = destination.check_destination(ct, props.destination, props.window, clock.now())
+    if not any(p.blocking for p in found):
+        found += preflight.check_source(preflight.s3_client(props.source.region), props.source, props.window)
     for warning in (p for p in found if not p.blocking):
         logger.warning("preflight", extra={"problem": warning.message})
     problems = [p for p in found if p.blocking]

@@ -79,7 +79,8 @@ def _named(params: dict[str, Any]) -> dict[str, str]:
     names = {"BucketName": params.get("Bucket"), "ObjectName": params.get("Key"),
              "RuleName": params.get("Name") or params.get("Rule"),
              "FunctionName": str(params.get("FunctionName", "")).rsplit(":", 1)[-1] or None,
-             "RoleNameWithPath": params.get("RoleName")}
+             "RoleNameWithPath": params.get("RoleName"),
+             "EventDataStoreId": str(params.get("EventDataStore", "")).rsplit("/", 1)[-1] or None}
     return {k: str(v) for k, v in names.items() if v}
 
 

@@ -130,6 +130,29 @@ class SimulatedImport:
 
 
 @dataclass
+class EventDataStore:
+    """One event data store, as GetEventDataStore describes it."""
+
+    arn: str
+    status: str = "ENABLED"
+    retention_days: int = 2557
+    organization: bool = False
+    categories: tuple[str, ...] = ("Management",)
+    created: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def describe(self) -> dict[str, Any]:
+        selectors = [{"Name": "events", "FieldSelectors": [{"Field": "eventCategory",
+                                                            "Equals": list(self.categories)}]}]
+        return {
+            "EventDataStoreArn": self.arn, "Name": self.arn.rsplit("/", 1)[-1], "Status": self.status,
+            "AdvancedEventSelectors": selectors, "MultiRegionEnabled": True,
+            "OrganizationEnabled": self.organization, "RetentionPeriod": self.retention_days,
+            "TerminationProtectionEnabled": True, "CreatedTimestamp": self.created,
+            "UpdatedTimestamp": self.created, "BillingMode": "FIXED_RETENTION_PRICING",
+        }
+
+
+@dataclass
 class Fault:
     """An error the next matching request gets; ``applied`` means the request took effect first."""
 
@@ -157,7 +180,7 @@ class CloudTrailImportSimulator:
         self.region = region
         self.now = start
         self.imports: dict[str, SimulatedImport] = {}
-        self.event_data_stores: set[str] = set()
+        self.event_data_stores: dict[str, EventDataStore] = {}
         self.requests: list[Request] = []
         self.default_plan = ImportPlan()
         self.stop_seconds = 10.0
@@ -175,10 +198,11 @@ class CloudTrailImportSimulator:
         """Move the clock forward."""
         self.now += timedelta(seconds=seconds)
 
-    def add_event_data_store(self, name: str = "trail-archive") -> str:
-        """Register an event data store and return its ARN."""
-        arn = f"arn:aws:cloudtrail:{self.region}:{self.account}:eventdatastore/{name}"
-        self.event_data_stores.add(arn)
+    def add_event_data_store(self, name: str = "trail-archive", **details: Any) -> str:
+        """Register an event data store (``details``: see ``EventDataStore``) and return its ARN."""
+        arn = name if name.startswith("arn:") else \
+            f"arn:aws:cloudtrail:{self.region}:{self.account}:eventdatastore/{name}"
+        self.event_data_stores[arn] = EventDataStore(arn, **details)
         return arn
 
     def plan_next_import(self, plan: ImportPlan) -> None:
@@ -263,6 +287,14 @@ class CloudTrailImportSimulator:
             raise ServiceError("EventDataStoreARNInvalidException", "The specified event data store ARN is not valid.")
         if arn not in self.event_data_stores:
             raise ServiceError("EventDataStoreNotFoundException", f"The event data store {arn} was not found.")
+        store = self.event_data_stores[arn]
+        if store.status in ("CREATED", "PENDING_DELETION"):
+            raise ServiceError("InvalidEventDataStoreStatusException",
+                               "The event data store is not in a status that supports the operation.")
+        if not set(store.categories) & {"Management", "Data", "NetworkActivity"}:
+            raise ServiceError("InvalidEventDataStoreCategoryException",
+                               "This exception is thrown when event categories of specified event data stores are "
+                               "not valid.")
         s3 = source["S3"]
         if not s3["S3LocationUri"].startswith("s3://"):
             raise ServiceError("InvalidImportSourceException", "The S3 location URI is not valid.")
@@ -283,6 +315,13 @@ class CloudTrailImportSimulator:
         )
         self.imports[imp.import_id] = imp
         return self._describe(imp, statistics=False)
+
+    def _op_GetEventDataStore(self, params: dict[str, Any]) -> dict[str, Any]:
+        wanted = params["EventDataStore"]
+        for arn, store in self.event_data_stores.items():
+            if wanted in (arn, arn.rsplit("/", 1)[-1]):
+                return store.describe()
+        raise ServiceError("EventDataStoreNotFoundException", f"The event data store {wanted} was not found.")
 
     def _op_GetImport(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._describe(self._find(params["ImportId"]), statistics=True)
