@@ -203,3 +203,20 @@ def test_a_bucket_of_another_account_without_the_owners_statement_fails_naming_i
             '"arn:aws:s3:::trail-logs/*"],"Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/'
             'TrailImportAccess"}}}') in outcome.reason
     assert aws.imports == {}
+
+
+def test_a_bucket_policy_that_does_not_name_the_access_role_is_a_warning_quoting_the_statement(s3: Any) -> None:
+    _bucket(s3)
+    role = "arn:aws:iam::111122223333:role/TrailImportAccess"
+    report = preflight.run_preflight(s3, _source(), WEEK, role_arn=role, sample_size=0)
+    (warning,) = [p for p in report.problems if "does not name access role" in p.message]
+    assert not warning.blocking
+    assert warning.message.endswith(
+        '{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["s3:ListBucket",'
+        '"s3:GetBucketAcl","s3:GetObject"],"Resource":["arn:aws:s3:::trail-logs","arn:aws:s3:::trail-logs/*"],'
+        f'"Condition":{{"ArnEquals":{{"aws:PrincipalArn":"{role}"}}}}}}')
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::trail-logs/*", "Condition": {"ArnEquals": {"aws:PrincipalArn": role}}}]}))
+    report = preflight.run_preflight(s3, _source(), WEEK, role_arn=role, sample_size=0)
+    assert not [p for p in report.problems if "does not name access role" in p.message]

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from . import source_grants
 from .pricing import PRICES_AS_OF, PRICES_REGION, ingestion_cost
 from .properties import ImportSource, ImportWindow
 from .trail_logs import Findings, TrailLogFile, find_log_files
@@ -129,12 +130,32 @@ def check_encryption(s3: Any, iam: Any, source: ImportSource, role_arn: str) -> 
     return []
 
 
+def check_bucket_policy(s3: Any, source: ImportSource) -> list[Problem]:
+    """The bucket policy names the access role, as the CloudTrail User Guide asks ("Before you copy trail events,
+    you must update the S3 bucket policy"); a warning quoting the statement when it does not."""
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=source.bucket)["Policy"])
+    except ClientError as error:
+        if _code(error) in _DENIED:
+            return [_bucket_error(source.bucket, error, "s3:GetBucketPolicy")]
+        if _code(error) != "NoSuchBucketPolicy":
+            raise
+        policy = {}
+    if source.access_role_arn in json.dumps(policy):
+        return []
+    return [Problem(False, f"The policy of bucket {source.bucket} does not name access role "
+                           f"{source.access_role_arn}; the guide asks for this statement, and a bucket of another "
+                           f"account needs it: {source_grants.bucket_statement(source)}")]
+
+
 def run_preflight(s3: Any, source: ImportSource, window: ImportWindow, *, iam: Any = None,
                   role_arn: str | None = None, sample_size: int = 5, workers: int = 8) -> PreflightReport:
     """Everything the import would read and cost, and every problem found on the way."""
     problems = check_bucket(s3, source)
     if iam is not None and role_arn:
         problems += check_encryption(s3, iam, source, role_arn)
+    if role_arn:
+        problems += check_bucket_policy(s3, source)
     findings = find_log_files(s3, source, window, workers=workers)
     if not findings.files:
         problems.append(_no_files(source, window))
