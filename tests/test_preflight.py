@@ -15,7 +15,7 @@ from tests.driver import ProviderDriver
 from tests.handler_roles import admin_client
 from trail_import_handler import preflight
 from trail_import_handler.properties import ImportSource, ImportWindow
-from trail_import_handler.trail_logs import Lister, in_window
+from trail_import_handler.trail_logs import Lister, find_log_files, in_window
 
 BUCKET = "trail-logs"
 WEEK = ImportWindow(datetime(2024, 1, 8, tzinfo=UTC), datetime(2024, 1, 14, 23, 59, tzinfo=UTC))
@@ -220,3 +220,30 @@ def test_a_bucket_policy_that_does_not_name_the_access_role_is_a_warning_quoting
         "Resource": "arn:aws:s3:::trail-logs/*", "Condition": {"ArnEquals": {"aws:PrincipalArn": role}}}]}))
     report = preflight.run_preflight(s3, _source(), WEEK, role_arn=role, sample_size=0)
     assert not [p for p in report.problems if "does not name access role" in p.message]
+
+
+@pytest.mark.parametrize("accounts", [2, 40])
+def test_the_create_check_stops_at_the_first_file_whatever_the_number_of_accounts(s3: Any, accounts: int) -> None:
+    _bucket(s3)
+    layout = TrailLayout(start=WEEK.start or datetime(2024, 1, 8, tzinfo=UTC), days=1, files_per_day=1,
+                         accounts=tuple(str(100000000000 + n) for n in range(accounts)),
+                         organization="o-a1b2c3d4e5", digests=False, stray_object=False)
+    write_trail_logs(layout, boto3_put(s3, BUCKET))
+    findings = find_log_files(s3, _source(), WEEK, enough=1)
+    assert [f.account for f in findings.files] == ["100000000000"]
+    # AWSLogs/, the organization, the first account, its CloudTrail/, then the first region's window
+    assert findings.list_requests == 5
+
+
+def test_the_whole_preflight_lists_accounts_concurrently_and_finds_what_a_sequential_walk_finds(s3: Any) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=14, organization="o-a1b2c3d4e5", accounts=("111122223333", "444455556666")),
+                     boto3_put(s3, BUCKET))
+    one = find_log_files(s3, _source(), WEEK, workers=1)
+    many = find_log_files(s3, _source(), WEEK, workers=8)
+    assert [f.key for f in many.files] == [f.key for f in one.files]
+    assert len(many.files) == 2 * 3 * 7 * 4
+    assert many.digest_prefixes == one.digest_prefixes == [
+        "AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail-Digest/", "AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail-Digest/"]
+    assert many.other_objects == one.other_objects
+    assert many.list_requests == one.list_requests

@@ -111,7 +111,10 @@ def find_log_files(s3: Any, source: ImportSource, window: ImportWindow, *, worke
                    enough: int | None = None) -> Findings:
     """The trail log files of the window under ``source``, with digest and stray objects flagged.
 
-    ``enough`` stops each region's listing once it found that many files (the handler's cheap check).
+    With ``enough`` (the handler's cheap check), accounts and regions are walked one at a time, in key order,
+    and the walk stops as soon as that many files are found: its requests do not grow with the number of
+    accounts and regions. Without it (the whole preflight), accounts are listed ``workers`` at a time, then
+    regions.
     """
     lister = Lister(s3, source.bucket)
     findings = Findings()
@@ -119,47 +122,92 @@ def find_log_files(s3: Any, source: ImportSource, window: ImportWindow, *, worke
     root = f"{base}/" if base else ""
     if "AWSLogs/" not in root:
         root += "AWSLogs/"
-    regions = _region_prefixes(lister, root, findings)
-    findings.regions = sorted({r.rstrip("/").rsplit("/", 1)[-1] for r in regions})
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(regions) or 1))) as pool:
-        for files, strays in pool.map(lambda prefix: _region_files(lister, prefix, window, enough), regions):
+    if enough is not None:
+        for region in _regions(lister, root, findings):
+            files, strays = _region_files(lister, region, window, enough - len(findings.files))
+            findings.regions.append(_name(region))
             findings.files += files
             findings.other_objects += strays
+            if len(findings.files) >= enough:
+                break
+    else:
+        regions = list(_regions(lister, root, findings, workers=workers))
+        findings.regions = sorted({_name(r) for r in regions})
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(regions) or 1))) as pool:
+            for files, strays in pool.map(lambda prefix: _region_files(lister, prefix, window, None), regions):
+                findings.files += files
+                findings.other_objects += strays
     findings.files.sort(key=lambda f: f.key)
     findings.list_requests = lister.requests
     return findings
 
 
-def _region_prefixes(lister: Lister, root: str, findings: Findings) -> list[str]:
-    """``.../CloudTrail/REGION/`` prefixes under ``root``, walking organization and account levels."""
-    parts = root.split("AWSLogs/", 1)[1].strip("/").split("/") if root.split("AWSLogs/", 1)[1] else []
+@dataclass
+class _Account:
+    """What one account's prefix holds: its CloudTrail region prefixes, digests, and anything else."""
+
+    regions: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)
+
+
+def _regions(lister: Lister, root: str, findings: Findings, *, workers: int | None = None) -> Iterator[str]:
+    """``.../CloudTrail/REGION/`` prefixes under ``root`` in key order: lazily, or ``workers`` accounts at a time."""
+    after = root.split("AWSLogs/", 1)[1]
+    parts = after.strip("/").split("/") if after else []
     if len(parts) >= 3 and parts[-2] == "CloudTrail":
-        return [root]
+        yield root
+        return
     if parts and parts[-1] == "CloudTrail":
-        return lister.children(root)[0]
-    if parts and _ACCOUNT.fullmatch(parts[-1]):
-        services, strays = lister.children(root)
-        findings.other_objects += strays
-        regions: list[str] = []
-        for service in services:
-            name = service.rstrip("/").rsplit("/", 1)[-1]
-            if name == "CloudTrail":
-                regions += lister.children(service)[0]
-            elif name == "CloudTrail-Digest":
-                findings.digest_prefixes.append(service)
-            else:
-                findings.other_objects.append(service)
-        return regions
-    children, strays = lister.children(root)
+        yield from lister.children(root)[0]
+        return
+    accounts = iter([root]) if parts and _ACCOUNT.fullmatch(parts[-1]) else _accounts(lister, root, findings)
+    if workers is None:
+        for prefix in accounts:
+            yield from _take(findings, _account(lister, prefix))
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for account in pool.map(lambda prefix: _account(lister, prefix), list(accounts)):
+            yield from _take(findings, account)
+
+
+def _accounts(lister: Lister, prefix: str, findings: Findings) -> Iterator[str]:
+    """Account prefixes under ``prefix``, through organization prefixes, lazily and in key order."""
+    children, strays = lister.children(prefix)
     findings.other_objects += strays
-    regions = []
     for child in children:
-        name = child.rstrip("/").rsplit("/", 1)[-1]
-        if _ACCOUNT.fullmatch(name) or _ORGANIZATION.fullmatch(name):
-            regions += _region_prefixes(lister, child, findings)
+        name = _name(child)
+        if _ACCOUNT.fullmatch(name):
+            yield child
+        elif _ORGANIZATION.fullmatch(name):
+            yield from _accounts(lister, child, findings)
         else:
             findings.other_objects.append(child)
-    return regions
+
+
+def _account(lister: Lister, prefix: str) -> _Account:
+    services, strays = lister.children(prefix)
+    account = _Account(others=strays)
+    for service in services:
+        name = _name(service)
+        if name == "CloudTrail":
+            account.regions += lister.children(service)[0]
+        elif name == "CloudTrail-Digest":
+            account.digests.append(service)
+        else:
+            account.others.append(service)
+    return account
+
+
+def _take(findings: Findings, account: _Account) -> list[str]:
+    """Record the account's digests and stray objects; its region prefixes."""
+    findings.digest_prefixes += account.digests
+    findings.other_objects += account.others
+    return account.regions
+
+
+def _name(prefix: str) -> str:
+    return prefix.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _region_files(lister: Lister, region_prefix: str, window: ImportWindow,
