@@ -1,10 +1,13 @@
 # Everything a fresh clone needs comes from the project's own files:
-# Python packages from pyproject.toml into .venv, the CDK CLI from package-lock.json.
+# Python packages from pyproject.toml into .venv, the CDK CLI and a supported Node from package-lock.json.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# The machine's Node when it is supported (22 or 24), else the lockfile's, chosen when each recipe runs
+# (after npm ci): the CDK CLI, jsii and the Provider-framework harness all take `node` from PATH.
+BASE_PATH := $(PATH)
+export PATH = $(shell sh scripts/node-path)$(BASE_PATH)
 
 .PHONY: setup test lint synth demo bench clean
 
@@ -30,6 +33,7 @@ test: lint
 
 synth: setup
 	npx cdk synth --quiet
+	@$(PY) scripts/synth_summary.py cdk.out
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

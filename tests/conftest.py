@@ -9,11 +9,15 @@ from typing import Any
 import botocore.endpoint
 import pytest
 
+from tests.supported_node import node_first
+
 # crhelper builds its clients when the handler module is imported: give it a region first.
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+# Before jsii starts its Node (when aws_cdk is first imported): a supported one, as under make.
+os.environ["PATH"] = node_first(os.environ["PATH"])
 
 from moto import mock_aws
 

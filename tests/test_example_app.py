@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,10 +20,9 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     npx = shutil.which("npx")
     assert npx, "Node.js with npx is needed (make setup installs the CLI from package-lock.json)"
     out = tmp_path_factory.mktemp("cdk.out")
-    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
     result = subprocess.run(
         [npx, "--no-install", "cdk", "synth", "--quiet", "--output", str(out), "--app", f"{sys.executable} app.py"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return out
@@ -54,11 +52,10 @@ def test_example_templates_pass_cfn_lint(cloud_assembly: Path) -> None:
 def test_cross_account_example_synthesizes_two_accounts_and_passes_cfn_lint(tmp_path: Path) -> None:
     npx = shutil.which("npx")
     assert npx
-    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
     result = subprocess.run(
         [npx, "--no-install", "cdk", "synth", "--quiet", "--output", str(tmp_path),
          "--app", f"{sys.executable} examples/cross_account.py"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -91,11 +88,26 @@ def test_standalone_asset_holds_the_handler_and_crhelper_only(cloud_assembly: Pa
 
 
 def test_local_lifecycle_demo_plays_create_and_delete_of_the_example_import() -> None:
-    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py")], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py")], cwd=ROOT,
                             capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "CREATE SUCCESS  physical id a0000000-0000-0000-0000-000000000001" in result.stdout
     assert "Preflight: 2196 files in the window" in result.stdout
     assert "ImportStatus       COMPLETED" in result.stdout
     assert "DELETE SUCCESS" in result.stdout
+
+
+def test_synth_summary_names_each_stacks_resources_imports_and_exports(cloud_assembly: Path) -> None:
+    from scripts.synth_summary import summarize
+
+    lines = summarize(cloud_assembly)
+    assert lines[0].startswith("TrailArchiveImport (aws://unknown-account/unknown-region): ")
+    assert "1 Custom::CloudTrailLakeImport" in lines[1]
+    assert lines[2:6] == [
+        "  import TrailArchiveImport/TrailImport/Resource/Default",
+        "    destination  ${Archive.EventDataStoreArn}",
+        "    source       s3://my-trail-logs (${AWS::Region})",
+        "    window       2024-01-01T00:00:00+00:00 .. 2025-01-01T00:00:00+00:00",
+    ]
+    (export,) = [line for line in lines if line.startswith("  export ")]
+    assert export.startswith("  export CloudTrailLakeImportServiceToken = ${ProviderFunction")

@@ -67,7 +67,6 @@ def test_app_outside_the_repo_synthesizes_from_the_installed_wheel(wheel: Path, 
     (tmp_path / "app.py").write_text(APP)
     out = tmp_path / "cdk.out"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CDK_OUTDIR")}
-    env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
     result = subprocess.run([str(python), "app.py", str(out)], cwd=tmp_path, env=env, capture_output=True,
                             text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
