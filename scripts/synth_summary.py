@@ -49,12 +49,12 @@ def summarize(assembly: Path) -> list[str]:
                 continue
             props = resource.get("Properties", {})
             path = resource.get("Metadata", {}).get("aws:cdk:path", logical)
-            start, end = props.get("StartEventTime"), props.get("EndEventTime")
+            start, end = (readable(props[k]) if props.get(k) else "any date" for k in ("StartEventTime", "EndEventTime"))
             lines += [
                 f"  import {path}",
                 f"    destination  {readable(props.get('EventDataStoreArn'))}",
                 f"    source       {readable(props.get('S3LocationUri'))} ({readable(props.get('S3BucketRegion'))})",
-                f"    window       {readable(start) if start else 'any date'} .. {readable(end) if end else 'any date'}",
+                f"    window       {start} .. {end}",
             ]
         for output in template.get("Outputs", {}).values():
             export = output.get("Export", {}).get("Name")
