@@ -49,7 +49,8 @@ def summarize(assembly: Path) -> list[str]:
                 continue
             props = resource.get("Properties", {})
             path = resource.get("Metadata", {}).get("aws:cdk:path", logical)
-            start, end = (readable(props[k]) if props.get(k) else "any date" for k in ("StartEventTime", "EndEventTime"))
+            start, end = (readable(props[key]) if props.get(key) else "any date"
+                          for key in ("StartEventTime", "EndEventTime"))
             lines += [
                 f"  import {path}",
                 f"    destination  {readable(props.get('EventDataStoreArn'))}",
