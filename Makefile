@@ -1,5 +1,7 @@
 # Everything a fresh clone needs comes from the project's own files:
 # Python packages from pyproject.toml into .venv, the CDK CLI and a supported Node from package-lock.json.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +11,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 BASE_PATH := $(PATH)
 export PATH = $(shell sh scripts/node-path)$(BASE_PATH)
 
-.PHONY: setup test lint synth demo bench clean
+# The oldest aws-cdk-lib the library supports: the floor of its range in pyproject.toml.
+FLOOR_CDK = $(shell sed -n 's/.*"aws-cdk-lib>=\([0-9.]*\),.*/\1/p' pyproject.toml)
+FLOOR_VENV := .venv-floor
+
+.PHONY: setup test lint synth demo bench clean floor
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +36,32 @@ lint: setup
 
 test: lint
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory floor
+
+# The floor job: a second, clean environment with the oldest supported aws-cdk-lib, the wheel installed
+# into it as a user's app would, then the example app and the construct and template tests.
+$(FLOOR_VENV)/.installed: pyproject.toml $(VENV)/.installed
+	rm -rf $(FLOOR_VENV) dist-floor
+	$(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip 2>&1 | sed '/^WARNING: Location/d'
+	$(PY) -m pip wheel --quiet --no-deps -w dist-floor . 2>&1 | sed '/^WARNING: Location/d'
+	$(FLOOR_VENV)/bin/python -m pip install --quiet "$$(ls dist-floor/*.whl)[dev]" "aws-cdk-lib==$(FLOOR_CDK)" \
+		2>&1 | sed '/^WARNING: Location/d'
+	$(FLOOR_VENV)/bin/python -c "import importlib.metadata as m; v = m.version('aws-cdk-lib'); \
+		assert v == '$(FLOOR_CDK)', v; print('floor job: aws-cdk-lib', v)"
+	touch $@
+
+floor: setup $(FLOOR_VENV)/.installed
+	CDK_OUTDIR=$$(mktemp -d) $(FLOOR_VENV)/bin/python app.py
+	$(FLOOR_VENV)/bin/python -m pytest -q tests/test_constructs.py tests/test_iam.py tests/test_nag.py \
+		tests/test_example_app.py
 
 synth: setup
 	npx cdk synth --quiet
 	@$(PY) scripts/synth_summary.py cdk.out
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOOR_VENV) dist-floor node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
 
 demo: setup
 	$(PY) scripts/demo.py

@@ -43,16 +43,6 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_wheel_ships_both_packages_and_their_type_markers(wheel: Path) -> None:
-    import zipfile
-
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "cloudtrail_lake_import/py.typed" in names
-    assert "trail_import_handler/py.typed" in names
-    assert "trail_import_handler/lifecycle.py" in names
-    assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
-
-
 def test_app_outside_the_repo_synthesizes_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
@@ -91,3 +81,48 @@ def test_app_outside_the_repo_synthesizes_from_the_installed_wheel(wheel: Path, 
                 source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs"))
     app.synth()
     assert handler_asset(tmp_path / "repo.out", "WheelUser").name == asset.name
+
+
+def _resolve(wheel: Path, pin: str, report: Path) -> subprocess.CompletedProcess[str]:
+    """What pip would install for an app that pins ``pin`` beside the wheel (nothing is installed)."""
+    return subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
+                           "--report", str(report), str(wheel), pin],
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_an_app_pinned_to_another_aws_cdk_lib_in_the_range_resolves_with_the_wheel(wheel: Path,
+                                                                                     tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    other = "2.272.0"
+    assert other != version("aws-cdk-lib"), "a version other than this environment's"
+    result = _resolve(wheel, f"aws-cdk-lib=={other}", tmp_path / "report.json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    chosen = {i["metadata"]["name"]: i["metadata"]["version"]
+              for i in json.loads((tmp_path / "report.json").read_text())["install"]}
+    assert chosen["aws-cdk-lib"] == other
+    assert chosen["cdk-cloudtrail-lake-import"] == version("cdk-cloudtrail-lake-import")
+
+
+def test_an_aws_cdk_lib_below_the_floor_is_refused(wheel: Path, tmp_path: Path) -> None:
+    result = _resolve(wheel, "aws-cdk-lib==2.268.0", tmp_path / "report.json")
+    assert result.returncode != 0
+    assert "Cannot install aws-cdk-lib==2.268.0 and cdk-cloudtrail-lake-import" in result.stderr
+    assert "ResolutionImpossible" in result.stderr
+
+
+def test_wheel_holds_the_two_packages_their_type_markers_and_the_testing_javascript_only(wheel: Path) -> None:
+    import zipfile
+
+    names = {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
+    expected = {f"{package}/{path.relative_to(source).as_posix()}"
+                for package, source in (("cloudtrail_lake_import", ROOT / "constructs" / "cloudtrail_lake_import"),
+                                        ("trail_import_handler", ROOT / "lambda" / "trail_import_handler"))
+                for path in source.rglob("*")
+                if path.is_file() and "__pycache__" not in path.parts
+                and (path.suffix in (".py", ".js") or path.name == "py.typed")}
+    assert names == expected
+    assert {"cloudtrail_lake_import/py.typed", "trail_import_handler/py.typed",
+            "cloudtrail_lake_import/testing/framework_bridge.js",
+            "cloudtrail_lake_import/testing/framework_outbound.js"} <= names
+    assert not [n for n in names if n.startswith(("tests/", "cdk.out/", "bench/", "scripts/", "examples/"))]

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from .standalone_provider import StandaloneImportProvider
     from .trail_import import TrailImport
 
+__version__ = "0.2.0"
+"""The release, and the one place it is written (pyproject.toml reads it from here)."""
+
 __all__ = ["ImportAccessRole", "ImportProvider", "SourceAccess", "StandaloneImportProvider", "TrailImport",
            "allow_import_from", "source_access"]
 
