@@ -16,7 +16,7 @@ from datetime import datetime
 import aws_cdk as cdk
 from aws_cdk import aws_cloudtrail, aws_s3
 
-from cloudtrail_lake_import import StandaloneImportProvider, TrailImport
+from cloudtrail_lake_import import ImportMonitor, StandaloneImportProvider, TrailImport
 
 
 class TrailArchiveImportStack(cdk.Stack):
@@ -33,8 +33,11 @@ class TrailArchiveImportStack(cdk.Stack):
                 self, "Archive", name="trail-archive", ingestion_enabled=False, retention_period=2557,
                 termination_protection_enabled=True,
             )
+        # Status-change events, progress metrics and a dashboard, for this import and any other of the account.
+        monitor = ImportMonitor.of(self)
         imported = TrailImport(
             self, "TrailImport",
+            monitor=monitor,
             event_data_store=destination,
             source_bucket=bucket,
             source_prefix=context("sourcePrefix"),

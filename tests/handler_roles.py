@@ -17,7 +17,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3
 from aws_cdk.assertions import Template
 
-from cloudtrail_lake_import import ImportAccessRole, StandaloneImportProvider, TrailImport
+from cloudtrail_lake_import import ImportAccessRole, ImportMonitor, StandaloneImportProvider, TrailImport
 from cloudtrail_lake_import.testing import Deployment, IamWorld
 from tests.driver import OTHER_ROLE_ARN, ROLE_ARN
 
@@ -33,6 +33,8 @@ class HandlerRoles:
     provider_role: str
     standalone_role: str
     standalone_function: str
+    monitor_role: str
+    monitor_table: str
 
     def world(self) -> IamWorld:
         """A fresh IAM model of the account with this template deployed."""
@@ -51,6 +53,7 @@ def synthesize() -> HandlerRoles:
         TrailImport(stack, f"{bucket_name}-import", event_data_store=STORE_ARN, source_bucket=bucket,
                     access_role=access.role)
     standalone = StandaloneImportProvider(stack, "Standalone")
+    monitor = ImportMonitor.of(stack)
     template = dict(Template.from_stack(stack).to_json())
     deployment = Deployment(template, account=ACCOUNT, region=REGION)
 
@@ -64,6 +67,8 @@ def synthesize() -> HandlerRoles:
         provider_role=role_of("HandlerRole"),
         standalone_role=role_of("StandaloneRole"),
         standalone_function=str(deployment.resolve(stack.resolve(standalone.function.function_name))),
+        monitor_role=role_of("MonitorRole"),
+        monitor_table=str(deployment.resolve(stack.resolve(monitor.table.table_name))),
     )
 
 

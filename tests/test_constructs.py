@@ -13,7 +13,14 @@ import pytest
 from aws_cdk import aws_cloudtrail, aws_iam, aws_kms, aws_s3
 from aws_cdk.assertions import Annotations, Capture, Match, Template
 
-from cloudtrail_lake_import import ImportAccessRole, StandaloneImportProvider, TrailImport, allow_import_from
+from cloudtrail_lake_import import (
+    ImportAccessRole,
+    ImportMonitor,
+    StandaloneImportProvider,
+    TrailImport,
+    allow_import_from,
+)
+from cloudtrail_lake_import.testing import Deployment
 
 ENV = cdk.Environment(account="111122223333", region="eu-west-1")
 STORE_ARN = "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/archive"
@@ -369,3 +376,63 @@ def test_bucket_region_comes_from_the_bucket_else_the_stack() -> None:
         "S3LocationUri": "s3://far-logs/org-trail", "S3BucketRegion": "us-west-2"})
     template.has_resource_properties("Custom::CloudTrailLakeImport", {
         "S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": "eu-west-1"})
+
+
+def test_import_monitor_checks_on_a_schedule_one_check_at_a_time_with_least_privilege() -> None:
+    stack = _stack()
+    monitor = ImportMonitor.of(stack)
+    assert ImportMonitor.of(stack) is monitor
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(5 minutes)"})
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "trail_import_handler.monitor.handler", "Runtime": "python3.14", "Architectures": ["arm64"],
+        "ReservedConcurrentExecutions": 1,
+        "Environment": {"Variables": {"IMPORT_MONITOR_TABLE": {"Ref": Match.string_like_regexp("State")},
+                                      "IMPORT_MONITOR_FIRST_FAILURES": "5"}}})
+    template.has_resource_properties("AWS::DynamoDB::GlobalTable", {
+        "KeySchema": [{"AttributeName": "ImportId", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST",
+        "Replicas": [Match.object_like({"PointInTimeRecoverySpecification": {
+            "PointInTimeRecoveryEnabled": True}})]})
+    role = stack.get_logical_id(monitor.function.role.node.default_child)  # type: ignore[union-attr,arg-type]
+    (policy,) = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    statements = {str(s["Action"]): s["Resource"] for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements[str(["cloudtrail:ListImports", "cloudtrail:GetImport", "cloudtrail:ListImportFailures"])] == "*"
+    assert statements["events:PutEvents"] == _arn(":events:eu-west-1:111122223333:event-bus/default")
+    table = statements[str(["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])]
+    assert table == {"Fn::GetAtt": [stack.get_logical_id(monitor.table.node.default_child), "Arn"]}  # type: ignore[arg-type]
+
+
+def test_import_monitor_notifies_chosen_changes_as_a_sentence() -> None:
+    stack = _stack()
+    monitor = ImportMonitor.of(stack)
+    monitor.notify(cdk.aws_sns.Topic(stack, "OnCall"), statuses=("FAILED", "STOPPED"))
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::Events::Rule", {
+        "EventPattern": {"source": ["cdk-cloudtrail-lake-import"],
+                         "detail-type": ["CloudTrail Lake Import Status Change"],
+                         "detail": {"status": ["FAILED", "STOPPED"]}},
+        "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("OnCall")},
+                                       "InputPath": "$.detail.message"})]})
+    with pytest.raises(ValueError, match="statuses must be among INITIALIZING, IN_PROGRESS, COMPLETED"):
+        monitor.notify(cdk.aws_sns.Topic(stack, "Other"), statuses=("DONE",))
+
+
+def test_import_monitor_dashboard_body_is_valid_and_shows_each_watched_import() -> None:
+    stack = _stack()
+    monitor = ImportMonitor.of(stack)
+    _import(stack, monitor=monitor)
+    template = Template.from_stack(stack).to_json()
+    (dashboard,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    body = json.loads(Deployment(template, account="111122223333", region="eu-west-1").resolve(
+        dashboard["Properties"]["DashboardBody"]))
+    titles = [w["properties"].get("title") for w in body["widgets"]]
+    assert titles[:4] == ["Events imported", "Files imported", "Prefixes completed", "Failed entries"]
+    assert "Imports seen by the last checks" in titles
+    assert "Import Imports/Import" in titles
+    expressions = [entry["expression"] for w in body["widgets"] for line in w["properties"].get("metrics", [])
+                   for entry in line if isinstance(entry, dict) and "expression" in entry]
+    assert "SEARCH('{CloudTrailLakeImport,Destination,ImportId} MetricName=\"EventsCompleted\"', 'Maximum', 300)" in (
+        expressions)
+    for widget in body["widgets"]:
+        assert {"type", "x", "y", "width", "height", "properties"} <= set(widget)
+        assert widget["type"] in ("metric", "log")

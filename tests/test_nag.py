@@ -17,6 +17,7 @@ from examples import cross_account
 # Acknowledgements outside the Provider framework's own constructs, each a wildcard IAM cannot avoid.
 OWN_WILDCARDS = {
     "HandlerRole": ["AwsSolutions-IAM5[Resource::*]"],
+    "CloudTrailLakeImportMonitor/Role": ["AwsSolutions-IAM5[Resource::*]"],
     "ImportAccess": ["AwsSolutions-IAM5[Resource::"],
     "CloudTrailLakeImportServiceToken/Provider/Role": ["AwsSolutions-IAM5[Resource::"],
 }

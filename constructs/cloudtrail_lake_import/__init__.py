@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .access_role import ImportAccessRole
+    from .import_monitor import ImportMonitor
     from .import_provider import ImportProvider
     from .source_access import SourceAccess, allow_import_from, source_access
     from .standalone_provider import StandaloneImportProvider
@@ -19,11 +20,20 @@ if TYPE_CHECKING:
 __version__ = "0.2.0"
 """The release, and the one place it is written (pyproject.toml reads it from here)."""
 
-__all__ = ["ImportAccessRole", "ImportProvider", "SourceAccess", "StandaloneImportProvider", "TrailImport",
-           "allow_import_from", "source_access"]
+__all__ = [
+    "ImportAccessRole",
+    "ImportMonitor",
+    "ImportProvider",
+    "SourceAccess",
+    "StandaloneImportProvider",
+    "TrailImport",
+    "allow_import_from",
+    "source_access",
+]
 
 _MODULES = {
     "ImportAccessRole": ".access_role",
+    "ImportMonitor": ".import_monitor",
     "ImportProvider": ".import_provider",
     "SourceAccess": ".source_access",
     "StandaloneImportProvider": ".standalone_provider",

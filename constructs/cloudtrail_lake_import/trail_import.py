@@ -10,6 +10,7 @@ from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Token, aws_c
 from constructs import Construct
 
 from .access_role import ImportAccessRole
+from .import_monitor import ImportMonitor
 from .import_provider import ImportProvider
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
@@ -48,6 +49,7 @@ class TrailImport(Construct):
         retry_token: str | None = None,
         preflight: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        monitor: ImportMonitor | None = None,
     ) -> None:
         """
         :param event_data_store: the destination: an L1 ``CfnEventDataStore`` or its ARN.
@@ -71,11 +73,15 @@ class TrailImport(Construct):
             log files in the window, and fail fast otherwise. Default: True.
         :param removal_policy: RETAIN leaves a running import running when the resource is deleted.
             Default: DESTROY (stop it).
+        :param monitor: an ``ImportMonitor`` whose dashboard shows this import's progress; recommended with
+            ``wait_for_completion=False``, when no deploy waits for the end. Default: none.
         """
         super().__init__(scope, construct_id)
         timeout = timeout or MAX_TIMEOUT
         _check(start_time, end_time, timeout, max_failed_entries, source_prefix)
         destination = _destination_arn(event_data_store)
+        self.destination_arn = destination
+        """The destination event data store's ARN."""
         region = source_bucket.env.region
         prefix = (source_prefix or "").strip("/")
         if access_role is None:
@@ -114,6 +120,8 @@ class TrailImport(Construct):
         if order.last is not None:
             self.resource.node.add_dependency(order.last.resource)
         order.last = self
+        if monitor is not None:
+            monitor.watch(self)
 
     @property
     def import_id(self) -> str:

@@ -14,7 +14,9 @@ from typing import Any
 
 _NAME_PROPERTY = {"AWS::IAM::Role": "RoleName", "AWS::Lambda::Function": "FunctionName",
                   "AWS::S3::Bucket": "BucketName", "AWS::Logs::LogGroup": "LogGroupName",
-                  "AWS::StepFunctions::StateMachine": "StateMachineName", "AWS::CloudTrail::EventDataStore": "Name"}
+                  "AWS::StepFunctions::StateMachine": "StateMachineName", "AWS::CloudTrail::EventDataStore": "Name",
+                  "AWS::DynamoDB::Table": "TableName", "AWS::DynamoDB::GlobalTable": "TableName",
+                  "AWS::SNS::Topic": "TopicName"}
 _SUB = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -55,6 +57,9 @@ class Deployment:
             "AWS::KMS::Key": f"arn:aws:kms:{where}:key/{name.lower()}",
             "AWS::StepFunctions::StateMachine": f"arn:aws:states:{where}:stateMachine:{name}",
             "AWS::CloudTrail::EventDataStore": f"arn:aws:cloudtrail:{where}:eventdatastore/{name}",
+            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{where}:table/{name}",
+            "AWS::DynamoDB::GlobalTable": f"arn:aws:dynamodb:{where}:table/{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{where}:{name}",
         }
         if kind not in arns:
             raise NotImplementedError(f"the ARN of {kind} ({logical_id}) is not modelled")
@@ -104,7 +109,7 @@ class Deployment:
         if name in self.template.get("Parameters", {}):
             return str(self.template["Parameters"][name].get("Default", name))
         kind = self.resources[name]["Type"]
-        if kind in ("AWS::StepFunctions::StateMachine", "AWS::IAM::ManagedPolicy"):
+        if kind in ("AWS::StepFunctions::StateMachine", "AWS::IAM::ManagedPolicy", "AWS::SNS::Topic"):
             return self.arn(name)
         if kind == "AWS::KMS::Key":
             return name.lower()

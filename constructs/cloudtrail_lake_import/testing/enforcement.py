@@ -80,7 +80,9 @@ def _named(params: dict[str, Any]) -> dict[str, str]:
              "RuleName": params.get("Name") or params.get("Rule"),
              "FunctionName": str(params.get("FunctionName", "")).rsplit(":", 1)[-1] or None,
              "RoleNameWithPath": params.get("RoleName"),
-             "EventDataStoreId": str(params.get("EventDataStore", "")).rsplit("/", 1)[-1] or None}
+             "EventDataStoreId": str(params.get("EventDataStore", "")).rsplit("/", 1)[-1] or None,
+             "TableName": params.get("TableName"),
+             "EventBusName": next((e.get("EventBusName") or "default" for e in params.get("Entries", [])), None)}
     return {k: str(v) for k, v in names.items() if v}
 
 

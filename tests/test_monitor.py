@@ -1,0 +1,249 @@
+"""ImportMonitor's check through sequences of simulator states, with moto for DynamoDB, EventBridge and SQS.
+
+The check runs as the monitor's synthesized role (IAM enforced); its events
+reach an SQS queue through an ordinary EventBridge rule, as any subscriber's
+would; its metrics are the embedded-metric-format records it prints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, default_session, failures
+from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ProviderDriver
+from tests.handler_roles import HandlerRoles, admin_client
+from trail_import_handler import monitor
+
+
+@pytest.fixture
+def caller(handler_roles: HandlerRoles) -> str:
+    """The check runs as the ImportMonitor's role."""
+    return handler_roles.monitor_role
+
+
+@dataclass
+class Monitor:
+    """The monitor's table, a queue that receives its events, and the handler, run as a scheduled check."""
+
+    sim: CloudTrailImportSimulator
+    queue: str
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def check(self, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+        """One scheduled check; the events it published."""
+        capsys.readouterr()
+        monitor.handler({"source": "aws.events", "detail-type": "Scheduled Event"})
+        self.metrics += [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        sqs = admin_client("sqs")
+        received = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                break
+            for message in batch:
+                received.append(json.loads(message["Body"])["detail"])
+                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
+        self.events += received
+        return received
+
+
+@pytest.fixture
+def watcher(aws: CloudTrailImportSimulator, handler_roles: HandlerRoles,
+            monkeypatch: pytest.MonkeyPatch) -> Monitor:
+    table = handler_roles.monitor_table
+    admin_client("dynamodb").create_table(
+        TableName=table, KeySchema=[{"AttributeName": "ImportId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "ImportId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    sqs = admin_client("sqs")
+    url = sqs.create_queue(QueueName="import-changes")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = admin_client("events")
+    events.put_rule(Name="import-changes", EventPattern=json.dumps(
+        {"source": [monitor.SOURCE], "detail-type": [monitor.DETAIL_TYPE]}))
+    events.put_targets(Rule="import-changes", Targets=[{"Id": "queue", "Arn": arn}])
+    monkeypatch.setenv(monitor.TABLE_ENV, table)
+    return Monitor(aws, url)
+
+
+def _statuses(events: list[dict[str, Any]]) -> list[tuple[str | None, str, bool]]:
+    return [(e["previousStatus"], e["status"], e["inferred"]) for e in events]
+
+
+@pytest.fixture
+def start_as_handler(aws: CloudTrailImportSimulator, handler_roles: HandlerRoles) -> Any:
+    """Starts an import through the import handler, as its own role, as a deploy with WaitForCompletion false."""
+    def start(props: dict[str, str], **plan: Any) -> str:
+        if plan:
+            aws.plan_next_import(ImportPlan(**plan))
+        with default_session(aws, handler_roles.provider_role):
+            return ProviderDriver(aws).create({**props, "WaitForCompletion": "false"}).physical_id
+    return start
+
+
+def test_each_status_change_across_checks_is_one_event(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = watcher.sim
+    assert watcher.check(capsys) == [], "nothing to tell before any import"
+    import_id = start_as_handler(props)
+    first = watcher.check(capsys)
+    sim.advance(120)
+    second = watcher.check(capsys)
+    sim.advance(900)
+    third = watcher.check(capsys)
+    assert _statuses(first) == [(None, "INITIALIZING", False)]
+    assert _statuses(second) == [("INITIALIZING", "IN_PROGRESS", False)]
+    assert _statuses(third) == [("IN_PROGRESS", "COMPLETED", False)]
+    done = third[0]
+    assert done["importId"] == import_id
+    assert done["eventId"] == f"{import_id}:3"
+    assert done["destination"] == props["EventDataStoreArn"]
+    assert done["source"] == {"uri": props["S3LocationUri"], "region": "us-east-1"}
+    assert done["window"] == {"start": "2024-01-01T00:00:00+00:00", "end": "2024-07-01T00:00:00+00:00"}
+    assert done["statistics"]["EventsCompleted"] == 48_000
+    assert done["message"] == (f"CloudTrail Lake import {import_id} from s3://trail-logs/org-trail is COMPLETED: "
+                               "48,000 events from 240 files, 12 of 12 prefixes, 0 failed entries.")
+    assert watcher.check(capsys) == [], "no change, no event"
+
+
+def test_progress_metrics_are_written_for_running_imports(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props)
+    watcher.sim.advance(300)
+    watcher.check(capsys)
+    (record,) = [m for m in watcher.metrics if m["ImportId"] == import_id]
+    assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CloudTrailLakeImport"
+    assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Destination", "ImportId"], ["Destination"]]
+    assert record["Destination"] == props["EventDataStoreArn"]
+    assert 0 < record["EventsCompleted"] < 48_000
+    watcher.sim.finish_all()
+    watcher.check(capsys)
+    watcher.metrics.clear()
+    watcher.check(capsys)
+    assert watcher.metrics == [], "an ended import is not read again"
+
+
+def test_a_failed_imports_event_carries_its_first_failures(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props, failures=failures(40, message_size=900))
+    watcher.sim.finish_all()
+    (*_, failed) = watcher.check(capsys)
+    assert failed["status"] == "FAILED"
+    assert len(failed["firstFailures"]) == 5
+    first = watcher.sim.imports[import_id].plan.failures[0]
+    assert failed["firstFailures"][0] == {"location": first.location, "errorType": "FileParseError",
+                                          "message": first.message[:500]}
+    assert f"First failure: FileParseError at {first.location}" in failed["message"]
+    assert len(json.dumps(failed).encode()) <= monitor.MAX_DETAIL_BYTES
+
+
+def test_changes_between_checks_give_the_final_event_and_no_missed_status(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props)
+    watcher.check(capsys)
+    watcher.sim.finish_all()  # IN_PROGRESS and COMPLETED both fall between two checks
+    events = watcher.check(capsys)
+    assert _statuses(events) == [("INITIALIZING", "IN_PROGRESS", True), ("IN_PROGRESS", "COMPLETED", False)]
+    assert [e["eventId"] for e in events] == [f"{import_id}:2", f"{import_id}:3"]
+
+
+def test_an_import_started_and_ended_between_checks_still_tells_every_status(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    start_as_handler(props)
+    watcher.sim.finish_all()
+    assert _statuses(watcher.check(capsys)) == [
+        (None, "INITIALIZING", True), ("INITIALIZING", "IN_PROGRESS", True), ("IN_PROGRESS", "COMPLETED", False)]
+
+
+def test_imports_that_ended_before_the_monitor_existed_are_not_announced(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    start_as_handler(props)
+    watcher.sim.finish_all()
+    watcher.sim.advance(3600)
+    assert watcher.check(capsys) == []
+
+
+def test_a_repeated_check_publishes_nothing_twice(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    start_as_handler(props)
+    assert len(watcher.check(capsys)) == 1
+    assert watcher.check(capsys) == []
+    assert watcher.check(capsys) == []
+
+
+def test_a_check_that_failed_to_publish_is_retried_and_publishes_each_change_once(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    handler_roles: HandlerRoles,
+) -> None:
+    watcher.check(capsys)
+    start_as_handler(props)
+    world = watcher.sim.iam
+    assert world is not None
+    policies = world.roles[handler_roles.monitor_role].policies
+    saved = list(policies)
+    # PutEvents denied for one check: it records the change, then fails.
+    policies[:] = [{**d, "Statement": [s for s in d["Statement"] if s.get("Action") != "events:PutEvents"]}
+                   for d in policies]
+    with pytest.raises(Exception, match="AccessDenied"):
+        watcher.check(capsys)
+    policies[:] = saved
+    retried = watcher.check(capsys)
+    assert _statuses(retried) == [(None, "INITIALIZING", False)]
+    assert watcher.check(capsys) == []
+
+
+def test_many_imports_are_read_through_every_page(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    started = []
+    for n in range(45):
+        started.append(start_as_handler({**props, **OTHER_SOURCE, "S3LocationUri": f"s3://other-logs/p{n}"}))
+        watcher.sim.finish_all()
+    events = watcher.check(capsys)
+    completed = {e["importId"] for e in events if e["status"] == "COMPLETED"}
+    assert completed == set(started)
+    assert len(events) == 45 * 3
+    pages = [r for r in watcher.sim.requests if r.operation == "ListImports" and r.error is None]
+    assert len(pages) >= 3 + 1, "45 imports at 20 a page, after the first check's page"
+
+
+def test_throttling_is_ridden_out(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    start_as_handler({**props, **BLOCKING_SOURCE})
+    for operation in ("ListImports", "GetImport"):
+        watcher.sim.inject_fault(operation, "ThrottlingException", times=3)
+    assert _statuses(watcher.check(capsys)) == [(None, "INITIALIZING", False)]
+
+
+@pytest.mark.parametrize(("previous", "current", "new_run", "path"), [
+    (None, "INITIALIZING", False, ["INITIALIZING"]),
+    (None, "COMPLETED", False, ["INITIALIZING", "IN_PROGRESS", "COMPLETED"]),
+    ("INITIALIZING", "FAILED", False, ["IN_PROGRESS", "FAILED"]),
+    ("IN_PROGRESS", "IN_PROGRESS", False, []),
+    ("FAILED", "IN_PROGRESS", True, ["INITIALIZING", "IN_PROGRESS"]),
+    ("FAILED", "FAILED", True, ["INITIALIZING", "IN_PROGRESS", "FAILED"]),
+    ("FAILED", "FAILED", False, []),
+    ("STOPPED", "COMPLETED", True, ["INITIALIZING", "IN_PROGRESS", "COMPLETED"]),
+])
+def test_transitions_follow_the_import_lifecycle(previous: str | None, current: str, new_run: bool,
+                                                 path: list[str]) -> None:
+    assert monitor.transitions(previous, current, new_run=new_run) == path
