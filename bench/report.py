@@ -110,6 +110,28 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(f"| {accounts} | {check.replace('_', ' ')} | {o['list_requests']:,} | "
                          f"{p['list_requests']:,} | {_ratio(o['list_requests'], p['list_requests'])} | "
                          f"{o['seconds']} | {p['seconds']} | {_ratio(o['seconds'], p['seconds'])} |")
+    cost = r["monitor_cost"]
+    lines += [
+        "",
+        "## ImportMonitor: steady cost per month",
+        "",
+        f"Calls of one steady check counted against the simulator and moto; {cost['idle']['checks_per_month']:,} "
+        f"checks a month (every 5 minutes); list prices {cost['prices']}; an assumed {cost['assumed_check_seconds']} s "
+        "check at 256 MB (arm64). Metrics are written as embedded metric format records in the function's log: no "
+        "PutMetricData calls, so a metric costs only as a custom metric while an import reports it. The CloudTrail "
+        "import APIs carry no charge. The dashboard is free among an account's first three, "
+        f"${cost['idle']['dashboard_usd_per_month_beyond_three']:.2f} a month beyond.",
+        "",
+        "| state | calls a check | Lambda | DynamoDB | EventBridge | metrics | logs | total USD / month |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for state in ("idle", "one_running_import"):
+        row = cost[state]
+        usd = row["usd_per_month"]
+        calls = ", ".join(f"{n} {op}" for op, n in row["calls_per_check"].items())
+        lines.append(f"| {state.replace('_', ' ')} | {calls} | {usd['lambda']:.4f} | {usd['dynamodb']:.4f} | "
+                     f"{usd['eventbridge']:.4f} | {usd['metrics']:.2f} | {usd['logs']:.4f} | "
+                     f"{row['total_usd_per_month']:.2f} |")
     lines += ["", "Raw figures: results.json.", ""]
     return "\n".join(lines)
 

@@ -3,7 +3,8 @@
 Synthesizes app.py, reads the Custom::CloudTrailLakeImport properties from the
 template, and plays Create -> wait -> Delete through the CDK Provider
 framework's own runtime (framework.js) around the real handler, against the
-CloudTrail import simulator.
+CloudTrail import simulator. The example app's ImportMonitor checks every five
+minutes of the simulated clock, and the events it publishes are printed.
 """
 
 from __future__ import annotations
@@ -109,6 +110,30 @@ def preflight_plan(s3: Any, props: dict[str, Any]) -> ImportPlan:
     return ImportPlan(prefixes=day_folders, files=len(report.findings.files), events=report.events)
 
 
+class MonitorChecks:
+    """The ImportMonitor's scheduled check, run on the simulator's clock; prints what it publishes."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        from trail_import_handler.monitor import StateTable
+
+        boto3.client("dynamodb").create_table(
+            TableName="demo-import-monitor", KeySchema=[{"AttributeName": "ImportId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "ImportId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        self.state = StateTable("demo-import-monitor", boto3.client("dynamodb"))
+        self.events = boto3.client("events")
+        self.published: list[dict[str, Any]] = []
+
+    def __call__(self) -> None:
+        from trail_import_handler import cloudtrail, monitor
+
+        for event in monitor.check(cloudtrail.client(), self.state, self.events, metrics=lambda _: None).published:
+            self.published.append(event)
+            print(f"  monitor event {event['eventId']}: {event['previousStatus']} -> {event['status']}"
+                  f"{' (inferred)' if event['inferred'] else ''}; {event['message']}")
+
+
 def main() -> None:
     with mock_aws(config=MOTO_CONFIG):
         play()
@@ -127,6 +152,8 @@ def play() -> None:
     from trail_import_handler import provider
 
     def progress(call: int) -> None:
+        if call % 10 == 0:
+            checks()
         if call % 4:
             return
         for imp in sim.imports.values():
@@ -138,6 +165,8 @@ def play() -> None:
     base = {"StackId": f"arn:aws:cloudformation:{sim.region}:{sim.account}:stack/{STACK}/demo",
             "LogicalResourceId": logical_id, "ResourceType": resource["Type"], "ResourceProperties": props}
     with default_session(sim):
+        checks = MonitorChecks()
+        checks()
         framework = ProviderFramework(provider.on_event, provider.is_complete, advance=sim.advance,
                                       total_timeout=3300, observe=progress)
         print("\nCREATE_IN_PROGRESS")
@@ -145,6 +174,9 @@ def play() -> None:
         print(f"CREATE {created['Status']}  physical id {created['PhysicalResourceId']}  {created.get('Reason', '')}")
         for key, value in (created.get("Data") or {}).items():
             print(f"  Fn::GetAtt {logical_id}.{key:<18} {value}")
+        checks()
+        print(f"ImportMonitor published {len(checks.published)} events: "
+              + ", ".join(e["status"] for e in checks.published))
         print("\nDELETE_IN_PROGRESS")
         deleted = framework.request({**base, "RequestType": "Delete", "RequestId": "demo-delete",
                                      "PhysicalResourceId": created["PhysicalResourceId"]}).response

@@ -93,6 +93,7 @@ def test_local_lifecycle_demo_plays_create_and_delete_of_the_example_import() ->
     assert result.returncode == 0, result.stderr[-3000:]
     assert "CREATE SUCCESS  physical id a0000000-0000-0000-0000-000000000001" in result.stdout
     assert "Preflight: 2196 files in the window" in result.stdout
+    assert "ImportMonitor published 3 events: INITIALIZING, IN_PROGRESS, COMPLETED" in result.stdout
     assert "ImportStatus       COMPLETED" in result.stdout
     assert "DELETE SUCCESS" in result.stdout
 

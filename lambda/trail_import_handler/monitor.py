@@ -81,9 +81,9 @@ def check(ct: CloudTrailClient, state: StateTable, events: Any, *, first_failure
           metrics: Callable[[str], None] = print) -> CheckResult:
     """One check: record and publish every status change since the last one, and the running imports' progress."""
     result = CheckResult()
-    seen = state.load()
+    seen, since = state.load()
     now = clock.now()
-    since = state.baseline(now)
+    since = since or state.baseline(now)
     for item in _list_imports(ct):
         result.listed += 1
         import_id = item["ImportId"]
@@ -196,22 +196,26 @@ class StateTable:
         self.name = name
         self.client: Any = client or boto3.client("dynamodb")
 
-    def load(self) -> dict[str, Seen]:
+    def load(self) -> tuple[dict[str, Seen], datetime | None]:
+        """Every import's record, and when the monitor first checked (None before its first check)."""
         seen: dict[str, Seen] = {}
+        since: datetime | None = None
         kwargs: dict[str, Any] = {"TableName": self.name, "ConsistentRead": True}
         while True:
             page = self.client.scan(**kwargs)
             for item in page.get("Items", []):
-                if item["ImportId"]["S"] != _BASELINE:
+                if item["ImportId"]["S"] == _BASELINE:
+                    since = datetime.fromisoformat(item["Since"]["S"])
+                else:
                     seen[item["ImportId"]["S"]] = Seen(item["Status"]["S"], item["Updated"]["S"],
                                                        int(item["Seq"]["N"]),
                                                        [p["S"] for p in item.get("Pending", {}).get("L", [])])
             if "LastEvaluatedKey" not in page:
-                return seen
+                return seen, since
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def baseline(self, now: datetime) -> datetime:
-        """When the monitor first checked: imports that ended before it are recorded, not announced."""
+        """Record the monitor's first check: imports that ended before it are recorded, not announced."""
         try:
             self.client.put_item(TableName=self.name, Item={"ImportId": {"S": _BASELINE}, "Since": {"S": _iso(now)}},
                                  ConditionExpression="attribute_not_exists(ImportId)")
