@@ -16,6 +16,12 @@ between leaves them for the next check, which publishes them with the same
 ``eventId`` (``importId:seq``) so a consumer can tell the rare repeat. When
 a check is skipped, or two changes fall between checks, the statuses an import
 must have passed through are published too, marked ``inferred``.
+
+Metrics are embedded-metric-format records printed to stdout: CloudWatch
+extracts them from the function's log, with no PutMetricData call and no
+permission beyond the log group. With the function's JSON log format, Lambda
+leaves a line that is JSON already as it is (Lambda Developer Guide,
+"Configuring JSON and plain text log formats"), so the record stays EMF.
 """
 
 from __future__ import annotations
