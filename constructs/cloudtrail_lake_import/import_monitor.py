@@ -14,7 +14,6 @@ from aws_cdk import (
     aws_events,
     aws_events_targets,
     aws_iam,
-    aws_lambda,
     aws_logs,
     aws_sns,
 )
@@ -23,6 +22,7 @@ from constructs import Construct
 from trail_import_handler.monitor import DETAIL_TYPE, FAILURES_ENV, NAMESPACE, SOURCE, TABLE_ENV
 
 from ._asset import handler_code
+from ._function import handler_function
 from ._nag import acknowledge
 
 if TYPE_CHECKING:
@@ -79,32 +79,20 @@ class ImportMonitor(Construct):
         role.add_to_policy(aws_iam.PolicyStatement(
             actions=["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             resources=[self.table.table_arn]))
-        log_group = aws_logs.LogGroup(self, "Logs", retention=aws_logs.RetentionDays.ONE_YEAR,
-                                      removal_policy=RemovalPolicy.RETAIN)
-        self.function = aws_lambda.Function(
-            self, "Check",
-            runtime=aws_lambda.Runtime.PYTHON_3_14,
-            architecture=aws_lambda.Architecture.ARM_64,
-            handler="trail_import_handler.monitor.handler",
-            code=handler_code(),
-            role=role,
-            timeout=Duration.minutes(2),
-            memory_size=256,
+        self.function = handler_function(
+            self, "Check", log_group_id="Logs", handler="trail_import_handler.monitor.handler", code=handler_code(),
+            role=role, timeout=Duration.minutes(2),
+            environment={TABLE_ENV: self.table.table_name, FAILURES_ENV: str(first_failures)},
             # One check at a time: a check and its retry never publish the same change twice.
             reserved_concurrent_executions=1,
-            environment={TABLE_ENV: self.table.table_name, FAILURES_ENV: str(first_failures)},
-            logging_format=aws_lambda.LoggingFormat.JSON,
-            application_log_level_v2=aws_lambda.ApplicationLogLevel.INFO,
-            log_group=log_group,
             description="CloudTrail Lake import monitor: status-change events and progress metrics",
         )
-        log_group.grant_write(role)
         aws_events.Rule(self, "Schedule", schedule=aws_events.Schedule.rate(schedule),
                         targets=[aws_events_targets.LambdaFunction(self.function, retry_attempts=2)],
                         description="Checks the CloudTrail Lake imports of this account and region")
         self.dashboard = aws_cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
         """Progress of every import (events, files, prefixes, failed entries) and their status changes."""
-        self.dashboard.add_widgets(*_progress_widgets(), _status_widget(log_group))
+        self.dashboard.add_widgets(*_progress_widgets(), _status_widget(self.function.log_group))
         acknowledge(role, "AwsSolutions-IAM5[Resource::*]",
                     "ListImports, GetImport and ListImportFailures have no resource type in the Service "
                     "Authorization Reference: '*' is the only resource AWS matches for them (read-only).")

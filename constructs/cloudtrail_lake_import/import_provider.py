@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_logs, aws_s3, custom_resources
+from aws_cdk import Duration, Stack, aws_iam, aws_lambda, aws_s3, custom_resources
 from constructs import Construct
 
 from ._asset import handler_code
+from ._function import handler_function
 from ._handler_iam import IMPORT_ACTIONS_REASON, import_actions, pass_access_roles, read_destinations
 from ._nag import acknowledge, acknowledge_wildcard
 
@@ -100,28 +101,10 @@ class ImportProvider(Construct):
 
     def _function(self, construct_id: str, entry: str, timeout: Duration,
                   environment: dict[str, str]) -> aws_lambda.Function:
-        log_group = aws_logs.LogGroup(
-            self, f"{construct_id}Logs", retention=aws_logs.RetentionDays.ONE_YEAR,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        function = aws_lambda.Function(
-            self, construct_id,
-            runtime=aws_lambda.Runtime.PYTHON_3_14,
-            architecture=aws_lambda.Architecture.ARM_64,
-            handler=f"trail_import_handler.provider.{entry}",
-            code=handler_code(),
-            role=self.role,
-            timeout=timeout,
-            environment=environment,
-            memory_size=256,
-            logging_format=aws_lambda.LoggingFormat.JSON,
-            application_log_level_v2=aws_lambda.ApplicationLogLevel.INFO,
-            log_group=log_group,
-            description=f"CloudTrail Lake import: {entry}",
-        )
-        # The role has no managed policy: it may write to its own log groups only.
-        log_group.grant_write(self.role)
-        return function
+        return handler_function(self, construct_id, log_group_id=f"{construct_id}Logs",
+                                handler=f"trail_import_handler.provider.{entry}", code=handler_code(),
+                                role=self.role, timeout=timeout, environment=environment,
+                                description=f"CloudTrail Lake import: {entry}")
 
 
 

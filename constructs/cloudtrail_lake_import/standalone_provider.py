@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, aws_iam, aws_lambda, aws_logs
+from aws_cdk import ArnFormat, Duration, Stack, aws_iam
 from constructs import Construct
 
 from ._asset import crhelper_code
+from ._function import handler_function
 from ._handler_iam import IMPORT_ACTIONS_REASON, import_actions, pass_access_roles, read_destinations
 from ._nag import acknowledge_wildcard
 
@@ -55,22 +56,10 @@ class StandaloneImportProvider(Construct):
             actions=["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"],
             resources=[rules],
         ))
-        log_group = aws_logs.LogGroup(self, "Logs", retention=aws_logs.RetentionDays.ONE_YEAR,
-                                      removal_policy=RemovalPolicy.RETAIN)
         function_name = f"cloudtrail-lake-import-{self.node.addr[:12]}"
-        self.function = aws_lambda.Function(
-            self, "Function",
-            function_name=function_name,
-            runtime=aws_lambda.Runtime.PYTHON_3_14,
-            architecture=aws_lambda.Architecture.ARM_64,
-            handler="trail_import_handler.cfn.handler",
-            code=crhelper_code(),
-            role=role,
-            timeout=Duration.minutes(5),
-            memory_size=256,
-            logging_format=aws_lambda.LoggingFormat.JSON,
-            application_log_level_v2=aws_lambda.ApplicationLogLevel.INFO,
-            log_group=log_group,
+        self.function = handler_function(
+            self, "Function", log_group_id="Logs", function_name=function_name,
+            handler="trail_import_handler.cfn.handler", code=crhelper_code(), role=role, timeout=Duration.minutes(5),
             description="CloudTrail Lake import (crhelper) for Custom::CloudTrailLakeImport",
         )
         # crhelper adds and removes the EventBridge invoke permission on this function itself.
@@ -79,7 +68,6 @@ class StandaloneImportProvider(Construct):
             resources=[stack.format_arn(service="lambda", resource="function", resource_name=function_name,
                                         arn_format=ArnFormat.COLON_RESOURCE_NAME)],
         ))
-        log_group.grant_write(role)
         for resource, reason in wildcards:
             acknowledge_wildcard(role, resource, reason)
 
