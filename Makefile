@@ -17,7 +17,8 @@ FLOOR_VENV := .venv-floor
 
 .PHONY: setup test lint synth demo bench clean floor
 
-$(VENV)/.installed: pyproject.toml
+# After npm ci: importing aws_cdk starts jsii on the Node that scripts/node-path chooses.
+$(VENV)/.installed: pyproject.toml | node_modules/.installed
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	$(PY) -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
@@ -28,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: node_modules/.installed $(VENV)/.installed
 
 lint: setup
 	$(PY) -m ruff check .
