@@ -95,13 +95,14 @@ class ImportAccessRole(Construct):
             # The key policy alone does not let a role of another account decrypt: its own policy must too.
             # A key of another stack is named by account and region: its ARN is not known here before it
             # exists, and the encryption context still limits the grant to this bucket's objects.
-            keys = key.key_arn if Stack.of(key) is stack else Stack.of(key).format_arn(
-                service="kms", resource="key", resource_name="*")
+            other_stack = Stack.of(key) is not stack
+            keys = Stack.of(key).format_arn(service="kms", resource="key", resource_name="*") if other_stack \
+                else key.key_arn
             self.role.add_to_policy(aws_iam.PolicyStatement(
                 sid="AWSCloudTrailImportDecrypt", actions=["kms:Decrypt"], resources=[keys],
                 conditions={**on_behalf, "StringLike": {
                     "kms:EncryptionContext:aws:s3:arn": source_bucket.arn_for_objects("*")}}))
-            if keys is not key.key_arn:
+            if other_stack:
                 acknowledge_wildcard(self.role, keys, "kms:Decrypt of the source key of another stack, whose "
                                      "ARN is not known before it exists; the encryption context condition limits "
                                      "it to the source bucket's objects.")
