@@ -127,3 +127,13 @@ def test_preflight_command_blocks_when_every_file_is_outside_retention(
                                 obj={"sleep": aws.advance})
     assert result.exit_code == 1
     assert "BLOCKING 18 of 18 log files (100%) were logged before" in result.output
+
+
+def test_a_store_that_reports_no_retention_period_is_not_judged_by_one() -> None:
+    from trail_import_handler.destination import Store, store_problems
+    from trail_import_handler.properties import ImportWindow
+
+    store = Store(arn="arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/x", status="STOPPED_INGESTION",
+                  organization=False, retention_days=None, categories=frozenset({"Management"}), created=None)
+    window = ImportWindow(datetime(2010, 1, 1, tzinfo=UTC), datetime(2011, 1, 1, tzinfo=UTC))
+    assert store_problems(store, window, datetime(2026, 1, 5, tzinfo=UTC)) == []

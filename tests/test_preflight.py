@@ -202,6 +202,9 @@ def test_a_bucket_of_another_account_without_the_owners_statement_fails_naming_i
             'root"},"Action":["s3:ListBucket","s3:GetBucketAcl","s3:GetObject"],"Resource":["arn:aws:s3:::trail-logs",'
             '"arn:aws:s3:::trail-logs/*"],"Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/'
             'TrailImportAccess"}}}') in outcome.reason
+    # The key statement, as the guide writes it: on behalf of this account and this destination only.
+    assert (f'"StringEquals":{{"aws:SourceAccount":"111122223333","aws:SourceArn":"{props["EventDataStoreArn"]}"}}'
+            in outcome.reason)
     assert aws.imports == {}
 
 

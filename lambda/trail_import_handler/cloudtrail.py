@@ -7,7 +7,7 @@ retry mode before they reach this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,15 +51,16 @@ _START_ERROR_HINTS = {
 
 
 # When CloudTrail cannot read the source, name what to add and where.
-_SOURCE_DENIALS = {
-    "InsufficientEncryptionPolicyException": lambda source: (
-        f"Add to the policy of bucket {source.bucket}: {source_grants.bucket_statement(source)} and, when its logs "
-        f"are SSE-KMS encrypted, to the policy of each KMS key: {source_grants.key_statement(source)}"),
-    "InvalidImportSourceException": lambda source: (
-        f"If the source is right, access role {source.access_role_arn} must trust cloudtrail.amazonaws.com "
+_SOURCE_DENIALS: dict[str, Callable[[ImportProperties], str]] = {
+    "InsufficientEncryptionPolicyException": lambda props: (
+        f"Add to the policy of bucket {props.source.bucket}: {source_grants.bucket_statement(props.source)} and, "
+        "when its logs are SSE-KMS encrypted, to the policy of each KMS key: "
+        f"{source_grants.key_statement(props.source, props.destination)}"),
+    "InvalidImportSourceException": lambda props: (
+        f"If the source is right, access role {props.source.access_role_arn} must trust cloudtrail.amazonaws.com "
         f"for this account and event data store and may s3:ListBucket, s3:GetBucketAcl and s3:GetObject on "
-        f"{source.uri}; a bucket of another account must also allow it in its policy: "
-        f"{source_grants.bucket_statement(source)}"),
+        f"{props.source.uri}; a bucket of another account must also allow it in its policy: "
+        f"{source_grants.bucket_statement(props.source)}"),
 }
 
 _TRANSIENT_CODES = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
@@ -174,7 +175,7 @@ def start_import(ct: CloudTrailClient, props: ImportProperties) -> str:
         denied = _SOURCE_DENIALS.get(error.code)
         if denied is None:
             raise
-        raise ImportResourceError(f"{error} {denied(props.source)}", summary=str(error)) from error
+        raise ImportResourceError(f"{error} {denied(props)}", summary=str(error)) from error
 
 
 def retry_import(ct: CloudTrailClient, import_id: str) -> str:

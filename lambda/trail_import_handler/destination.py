@@ -40,7 +40,8 @@ class Store:
     arn: str
     status: str
     organization: bool
-    retention_days: int
+    retention_days: int | None
+    """None when the answer gives no retention period: nothing is judged against it then."""
     categories: frozenset[str]
     created: datetime | None
 
@@ -48,9 +49,9 @@ class Store:
     def account(self) -> str:
         return self.arn.split(":")[4]
 
-    def retention_cutoff(self, now: datetime) -> datetime:
+    def retention_cutoff(self, now: datetime) -> datetime | None:
         """Events logged before this are outside the retention period: CloudTrail does not copy them."""
-        return now - timedelta(days=self.retention_days)
+        return now - timedelta(days=self.retention_days) if self.retention_days else None
 
 
 def organizations_client() -> Any:
@@ -93,7 +94,8 @@ def describe(ct: Any, arn: str) -> tuple[Store | None, list[Problem]]:
                   for value in field.get("Equals", [])}
     return Store(
         arn=arn, status=str(answer.get("Status", "")), organization=bool(answer.get("OrganizationEnabled")),
-        retention_days=int(answer.get("RetentionPeriod", 0)), categories=frozenset(categories or {"Management"}),
+        retention_days=int(answer["RetentionPeriod"]) if answer.get("RetentionPeriod") else None,
+        categories=frozenset(categories or {"Management"}),
         created=answer.get("CreatedTimestamp"),
     ), []
 
@@ -109,17 +111,7 @@ def store_problems(store: Store, window: ImportWindow, now: datetime,
     if others:
         problems.append(Problem(True, f"Event data store {store.arn} holds {', '.join(others)} events, not "
                                       "CloudTrail events: choose an event data store for CloudTrail events."))
-    cutoff = store.retention_cutoff(now)
-    if files is not None:
-        old = outside_retention(files, store, now)
-        problems += [old] if old else []
-    elif window.end is not None and window.end <= cutoff:
-        problems.append(Problem(True, f"Nothing would be copied: the window ends {window.end.isoformat()}, before "
-                                      f"the store's {store.retention_days}-day retention period begins "
-                                      f"({cutoff.isoformat()}). Move the window, or raise the store's retention."))
-    elif window.start is None or window.start < cutoff:
-        problems.append(Problem(False, f"Events logged before {cutoff.isoformat()} are outside the store's "
-                                       f"{store.retention_days}-day retention period and will not be copied."))
+    problems += _retention_problems(store, window, now, files)
     if store.status in _INGESTING and store.created is not None and (window.end is None or window.end > store.created):
         problems.append(Problem(False, f"Event data store {store.arn} also ingests events live since "
                                        f"{store.created.isoformat()}: events of the window after that would be in "
@@ -128,10 +120,31 @@ def store_problems(store: Store, window: ImportWindow, now: datetime,
     return problems
 
 
+def _retention_problems(store: Store, window: ImportWindow, now: datetime,
+                        files: Iterable[TrailLogFile] | None) -> list[Problem]:
+    """What the retention period leaves out: judged by the window, or counted in its files when known."""
+    cutoff = store.retention_cutoff(now)
+    if cutoff is None:
+        return []
+    if files is not None:
+        old = outside_retention(files, store, now)
+        return [old] if old else []
+    if window.end is not None and window.end <= cutoff:
+        return [Problem(True, f"Nothing would be copied: the window ends {window.end.isoformat()}, before the "
+                              f"store's {store.retention_days}-day retention period begins ({cutoff.isoformat()}). "
+                              "Move the window, or raise the store's retention.")]
+    if window.start is None or window.start < cutoff:
+        return [Problem(False, f"Events logged before {cutoff.isoformat()} are outside the store's "
+                               f"{store.retention_days}-day retention period and will not be copied.")]
+    return []
+
+
 def outside_retention(files: Iterable[TrailLogFile], store: Store, now: datetime) -> Problem | None:
     """How many of the window's files are older than the retention period (the preflight report's warning)."""
     files = list(files)
     cutoff = store.retention_cutoff(now)
+    if cutoff is None:
+        return None
     old = sum(1 for f in files if f.logged_at < cutoff)
     if not files or not old:
         return None
