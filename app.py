@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Example app: import a trail bucket into CloudTrail Lake, and a ServiceToken for plain templates.
+"""Example app: import a trail bucket into CloudTrail Lake, a ServiceToken for plain templates, and the
+registered resource type with a backfill of the years before, which may take longer than a custom resource waits.
 
 Context keys (cdk.json, or ``-c key=value``):
 
@@ -16,7 +17,7 @@ from datetime import datetime
 import aws_cdk as cdk
 from aws_cdk import aws_cloudtrail, aws_s3
 
-from cloudtrail_lake_import import ImportMonitor, StandaloneImportProvider, TrailImport
+from cloudtrail_lake_import import ImportMonitor, ResourceTypeRegistration, StandaloneImportProvider, TrailImport
 
 
 class TrailArchiveImportStack(cdk.Stack):
@@ -46,6 +47,37 @@ class TrailArchiveImportStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "ImportId", value=imported.import_id)
         cdk.CfnOutput(self, "EventsCompleted", value=imported.events_completed)
+        self.bucket = bucket
+        self.destination_arn = imported.destination_arn
+
+
+class ImportResourceTypeStack(cdk.Stack):
+    """Registers the import resource type in the account and region: deploy it before any stack that uses it."""
+
+    def __init__(self, scope: cdk.App, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        bucket = aws_s3.Bucket.from_bucket_name(self, "TrailLogs",
+                                                self.node.try_get_context("sourceBucket") or "my-trail-logs")
+        self.registration = ResourceTypeRegistration(self, "ImportType", preflight_buckets=[bucket])
+
+
+class TrailArchiveBackfillStack(cdk.Stack):
+    """The years before: an import that may outlast a custom resource's hour, as a resource of the registered type."""
+
+    def __init__(self, scope: cdk.App, construct_id: str, *, archive: TrailArchiveImportStack,
+                 resource_type: ResourceTypeRegistration, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        backfill = TrailImport(
+            self, "Backfill",
+            resource_type=resource_type,
+            event_data_store=archive.destination_arn,
+            source_bucket=aws_s3.Bucket.from_bucket_name(self, "TrailLogs", archive.bucket.bucket_name),
+            source_prefix=self.node.try_get_context("sourcePrefix"),
+            start_time=datetime.fromisoformat("2019-01-01T00:00:00Z"),
+            end_time=datetime.fromisoformat(self.node.try_get_context("startTime") or "2024-01-01T00:00:00Z"),
+        )
+        cdk.CfnOutput(self, "ImportId", value=backfill.import_id)
+        cdk.CfnOutput(self, "EventsCompleted", value=backfill.events_completed)
 
 
 class ImportServiceTokenStack(cdk.Stack):
@@ -60,8 +92,10 @@ class ImportServiceTokenStack(cdk.Stack):
 
 def build(app: cdk.App) -> None:
     """Add the example stacks to ``app``."""
-    TrailArchiveImportStack(app, "TrailArchiveImport")
+    archive = TrailArchiveImportStack(app, "TrailArchiveImport")
     ImportServiceTokenStack(app, "CloudTrailLakeImportServiceToken")
+    registered = ImportResourceTypeStack(app, "CloudTrailLakeImportType")
+    TrailArchiveBackfillStack(app, "TrailArchiveBackfill", archive=archive, resource_type=registered.registration)
 
 
 if __name__ == "__main__":

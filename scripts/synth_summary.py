@@ -45,9 +45,10 @@ def summarize(assembly: Path) -> list[str]:
         lines.append(f"{name} ({artifact.get('environment', '')}): {len(resources)} resources")
         lines.append("  " + ", ".join(f"{count} {kind}" for kind, count in kinds.most_common()))
         for logical, resource in resources.items():
-            if resource["Type"] != IMPORT_TYPE:
-                continue
             props = resource.get("Properties", {})
+            # The custom resource, or a resource of the registered type (whose name users choose).
+            if resource["Type"] != IMPORT_TYPE and not {"EventDataStoreArn", "S3LocationUri"} <= set(props):
+                continue
             path = resource.get("Metadata", {}).get("aws:cdk:path", logical)
             start, end = (readable(props[key]) if props.get(key) else "any date"
                           for key in ("StartEventTime", "EndEventTime"))

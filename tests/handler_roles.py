@@ -17,7 +17,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3
 from aws_cdk.assertions import Template
 
-from cloudtrail_lake_import import ImportAccessRole, ImportMonitor, StandaloneImportProvider, TrailImport
+from cloudtrail_lake_import import (
+    ImportAccessRole,
+    ImportMonitor,
+    ResourceTypeRegistration,
+    StandaloneImportProvider,
+    TrailImport,
+)
 from cloudtrail_lake_import.testing import Deployment, IamWorld
 from tests.driver import OTHER_ROLE_ARN, ROLE_ARN
 
@@ -35,6 +41,7 @@ class HandlerRoles:
     standalone_function: str
     monitor_role: str
     monitor_table: str
+    registry_role: str
 
     def world(self) -> IamWorld:
         """A fresh IAM model of the account with this template deployed."""
@@ -54,6 +61,10 @@ def synthesize() -> HandlerRoles:
                     access_role=access.role)
     standalone = StandaloneImportProvider(stack, "Standalone")
     monitor = ImportMonitor.of(stack)
+    # The resource type, allowed to pass the scenarios' access roles and to read their buckets in the preflight.
+    ResourceTypeRegistration(stack, "ImportType", access_role_arns=[ROLE_ARN, OTHER_ROLE_ARN],
+                             preflight_buckets=[aws_s3.Bucket.from_bucket_name(stack, f"{b}-preflight", b)
+                                                for b in ("trail-logs", "other-logs")])
     template = dict(Template.from_stack(stack).to_json())
     deployment = Deployment(template, account=ACCOUNT, region=REGION)
 
@@ -69,6 +80,7 @@ def synthesize() -> HandlerRoles:
         standalone_function=str(deployment.resolve(stack.resolve(standalone.function.function_name))),
         monitor_role=role_of("MonitorRole"),
         monitor_table=str(deployment.resolve(stack.resolve(monitor.table.table_name))),
+        registry_role=role_of("ImportTypeExecutionRole"),
     )
 
 

@@ -28,9 +28,12 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_cli_synthesizes_both_example_stacks_offline(cloud_assembly: Path) -> None:
+def test_cli_synthesizes_the_example_stacks_offline(cloud_assembly: Path) -> None:
     templates = sorted(p.name for p in cloud_assembly.glob("*.template.json"))
-    assert templates == ["CloudTrailLakeImportServiceToken.template.json", "TrailArchiveImport.template.json"]
+    assert templates == ["CloudTrailLakeImportServiceToken.template.json", "CloudTrailLakeImportType.template.json",
+                         "TrailArchiveBackfill.template.json", "TrailArchiveImport.template.json"]
+    backfill = json.loads((cloud_assembly / "TrailArchiveBackfill.template.json").read_text())
+    assert [r["Type"] for r in backfill["Resources"].values()].count("TrailLogs::CloudTrailLake::Import") == 1
     archive = json.loads((cloud_assembly / "TrailArchiveImport.template.json").read_text())
     types = [r["Type"] for r in archive["Resources"].values()]
     assert types.count("Custom::CloudTrailLakeImport") == 1
@@ -110,5 +113,7 @@ def test_synth_summary_names_each_stacks_resources_imports_and_exports(cloud_ass
         "    source       s3://my-trail-logs (${AWS::Region})",
         "    window       2024-01-01T00:00:00+00:00 .. 2025-01-01T00:00:00+00:00",
     ]
-    (export,) = [line for line in lines if line.startswith("  export ")]
+    (export,) = [line for line in lines if line.startswith("  export CloudTrailLakeImportServiceToken")]
     assert export.startswith("  export CloudTrailLakeImportServiceToken = ${ProviderFunction")
+    backfill = lines.index("  import TrailArchiveBackfill/Backfill/Resource")
+    assert lines[backfill + 3] == "    window       2019-01-01T00:00:00+00:00 .. 2024-01-01T00:00:00+00:00"

@@ -53,8 +53,11 @@ def cross_account_templates() -> Templates:
 
 def _identity_policies(templates: Templates) -> list[tuple[str, dict[str, Any]]]:
     found = []
+    exports: dict[str, str] = {}
+    for template, env in templates.values():
+        exports.update(Deployment(template, account=str(env.account), region=str(env.region)).exports())
     for stack, (template, env) in templates.items():
-        deployment = Deployment(template, account=str(env.account), region=str(env.region))
+        deployment = Deployment(template, account=str(env.account), region=str(env.region), imports=exports)
         for logical, props in deployment.of_type("AWS::IAM::Policy").items():
             found.append((f"{stack}/{logical}", props["PolicyDocument"]))
         for logical, props in deployment.of_type("AWS::IAM::Role").items():

@@ -20,6 +20,8 @@ OWN_WILDCARDS = {
     "CloudTrailLakeImportMonitor/Role": ["AwsSolutions-IAM5[Resource::*]"],
     "ImportAccess": ["AwsSolutions-IAM5[Resource::"],
     "CloudTrailLakeImportServiceToken/Provider/Role": ["AwsSolutions-IAM5[Resource::"],
+    "ImportType/ExecutionRole": ["AwsSolutions-IAM5[Resource::"],
+    "ImportType/LogDeliveryRole": ["AwsSolutions-IAM5[Resource::"],
 }
 
 

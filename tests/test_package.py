@@ -111,7 +111,8 @@ def test_an_aws_cdk_lib_below_the_floor_is_refused(wheel: Path, tmp_path: Path) 
     assert "ResolutionImpossible" in result.stderr
 
 
-def test_wheel_holds_the_two_packages_their_type_markers_and_the_testing_javascript_only(wheel: Path) -> None:
+def test_wheel_holds_the_two_packages_their_type_markers_the_type_schema_and_the_testing_javascript_only(
+        wheel: Path) -> None:
     import zipfile
 
     names = {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
@@ -120,7 +121,7 @@ def test_wheel_holds_the_two_packages_their_type_markers_and_the_testing_javascr
                                         ("trail_import_handler", ROOT / "lambda" / "trail_import_handler"))
                 for path in source.rglob("*")
                 if path.is_file() and "__pycache__" not in path.parts
-                and (path.suffix in (".py", ".js") or path.name == "py.typed")}
+                and (path.suffix in (".py", ".js") or path.name in ("py.typed", "resource_type_schema.json"))}
     assert names == expected
     assert {"cloudtrail_lake_import/py.typed", "trail_import_handler/py.typed",
             "cloudtrail_lake_import/testing/framework_bridge.js",

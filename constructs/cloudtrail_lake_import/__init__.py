@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .access_role import ImportAccessRole
     from .import_monitor import ImportMonitor
     from .import_provider import ImportProvider
+    from .resource_type import ResourceTypeRegistration
     from .source_access import SourceAccess, allow_import_from, source_access
     from .standalone_provider import StandaloneImportProvider
     from .trail_import import TrailImport
@@ -24,6 +25,7 @@ __all__ = [
     "ImportAccessRole",
     "ImportMonitor",
     "ImportProvider",
+    "ResourceTypeRegistration",
     "SourceAccess",
     "StandaloneImportProvider",
     "TrailImport",
@@ -35,6 +37,7 @@ _MODULES = {
     "ImportAccessRole": ".access_role",
     "ImportMonitor": ".import_monitor",
     "ImportProvider": ".import_provider",
+    "ResourceTypeRegistration": ".resource_type",
     "SourceAccess": ".source_access",
     "StandaloneImportProvider": ".standalone_provider",
     "TrailImport": ".trail_import",

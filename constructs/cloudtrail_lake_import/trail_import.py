@@ -5,13 +5,26 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
+from typing import Any
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Token, aws_cloudtrail, aws_iam, aws_kms, aws_s3
+from aws_cdk import (
+    CfnResource,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+    aws_cloudtrail,
+    aws_iam,
+    aws_kms,
+    aws_s3,
+)
 from constructs import Construct
 
 from .access_role import ImportAccessRole
 from .import_monitor import ImportMonitor
 from .import_provider import ImportProvider
+from .resource_type import ACCESS_ROLE_PATH, ResourceTypeRegistration
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
 MAX_TIMEOUT = Duration.minutes(55)
@@ -50,6 +63,7 @@ class TrailImport(Construct):
         preflight: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         monitor: ImportMonitor | None = None,
+        resource_type: ResourceTypeRegistration | None = None,
     ) -> None:
         """
         :param event_data_store: the destination: an L1 ``CfnEventDataStore`` or its ARN.
@@ -75,6 +89,9 @@ class TrailImport(Construct):
             Default: DESTROY (stop it).
         :param monitor: an ``ImportMonitor`` whose dashboard shows this import's progress; recommended with
             ``wait_for_completion=False``, when no deploy waits for the end. Default: none.
+        :param resource_type: make the import a resource of this registered type instead of a custom resource:
+            the deploy then waits up to 36 hours (``timeout`` does not apply). It must be registered in another
+            stack, which this one then depends on. Default: the custom resource.
         """
         super().__init__(scope, construct_id)
         timeout = timeout or MAX_TIMEOUT
@@ -84,22 +101,22 @@ class TrailImport(Construct):
         """The destination event data store's ARN."""
         region = source_bucket.env.region
         prefix = (source_prefix or "").strip("/")
+        if resource_type is not None and Stack.of(resource_type) is Stack.of(self):
+            raise ValueError("resource_type: register the type in a stack of its own, deployed before this one; "
+                             "CloudFormation rejects a template that names a type not yet registered.")
+        path = ACCESS_ROLE_PATH if resource_type is not None else None
         if access_role is None:
-            access_role = _shared_access_role(self, source_bucket, prefix, destination, encryption_key)
+            access_role = _shared_access_role(self, source_bucket, prefix, destination, encryption_key, path)
         self.access_role = access_role
         """The role CloudTrail assumes to read the bucket."""
-        provider = ImportProvider.of(self, timeout)
-        provider.grant_import(access_role.role_arn)
-        if preflight:
-            provider.grant_preflight(source_bucket, prefix, destination)
-        properties: dict[str, str] = {
+        properties: dict[str, Any] = {
             "EventDataStoreArn": destination,
             "S3LocationUri": f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else ""),
             "S3BucketRegion": region,
             "S3BucketAccessRoleArn": access_role.role_arn,
-            "WaitForCompletion": "true" if wait_for_completion else "false",
-            "MaxFailedEntries": str(max_failed_entries),
-            "Preflight": "true" if preflight else "false",
+            "WaitForCompletion": wait_for_completion,
+            "MaxFailedEntries": max_failed_entries,
+            "Preflight": preflight,
         }
         if start_time:
             properties["StartEventTime"] = start_time.isoformat()
@@ -107,14 +124,27 @@ class TrailImport(Construct):
             properties["EndEventTime"] = end_time.isoformat()
         if retry_token:
             properties["RetryToken"] = retry_token
-        self.resource = CustomResource(
-            self, "Resource",
-            service_token=provider.service_token,
-            resource_type=RESOURCE_TYPE,
-            properties=properties,
-            removal_policy=removal_policy,
-            service_timeout=Duration.minutes(int(timeout.to_minutes()) + 5),
-        )
+        self.resource: CustomResource | CfnResource
+        """The resource that owns the import: a custom resource, or one of the registered type."""
+        if resource_type is not None:
+            Stack.of(self).add_stack_dependency(Stack.of(resource_type), "the import's type is registered there")
+            self.resource = CfnResource(self, "Resource", type=resource_type.type_name, properties=properties)
+            self.resource.apply_removal_policy(removal_policy)
+        else:
+            provider = ImportProvider.of(self, timeout)
+            provider.grant_import(access_role.role_arn)
+            if preflight:
+                provider.grant_preflight(source_bucket, prefix, destination)
+            # A custom resource's properties reach the handler as strings.
+            as_strings = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in properties.items()}
+            self.resource = CustomResource(
+                self, "Resource",
+                service_token=provider.service_token,
+                resource_type=RESOURCE_TYPE,
+                properties=as_strings,
+                removal_policy=removal_policy,
+                service_timeout=Duration.minutes(int(timeout.to_minutes()) + 5),
+            )
         # The account runs one import at a time: deploy the stack's imports one after the other.
         order = _ImportOrder.of(self)
         if order.last is not None:
@@ -123,40 +153,45 @@ class TrailImport(Construct):
         if monitor is not None:
             monitor.watch(self)
 
+    def _attribute(self, name: str) -> str:
+        if isinstance(self.resource, CustomResource):
+            return self.resource.get_att_string(name)
+        return Token.as_string(self.resource.get_att(name))
+
     @property
     def import_id(self) -> str:
         """The ImportId (also the physical id)."""
-        return self.resource.get_att_string("ImportId")
+        return self._attribute("ImportId")
 
     @property
     def import_status(self) -> str:
         """ImportStatus when the deploy finished waiting."""
-        return self.resource.get_att_string("ImportStatus")
+        return self._attribute("ImportStatus")
 
     @property
     def events_completed(self) -> str:
         """Events imported."""
-        return self.resource.get_att_string("EventsCompleted")
+        return self._attribute("EventsCompleted")
 
     @property
     def failed_entries(self) -> str:
         """Entries that failed to import."""
-        return self.resource.get_att_string("FailedEntries")
+        return self._attribute("FailedEntries")
 
     @property
     def files_completed(self) -> str:
         """Log files imported."""
-        return self.resource.get_att_string("FilesCompleted")
+        return self._attribute("FilesCompleted")
 
     @property
     def prefixes_found(self) -> str:
         """Prefixes found under the source."""
-        return self.resource.get_att_string("PrefixesFound")
+        return self._attribute("PrefixesFound")
 
     @property
     def prefixes_completed(self) -> str:
         """Prefixes imported."""
-        return self.resource.get_att_string("PrefixesCompleted")
+        return self._attribute("PrefixesCompleted")
 
 
 def _check(start: datetime | None, end: datetime | None, timeout: Duration, max_failed: int,
@@ -189,15 +224,16 @@ def _destination_arn(event_data_store: aws_cloudtrail.CfnEventDataStore | str) -
 
 
 def _shared_access_role(scope: Construct, bucket: aws_s3.IBucket, prefix: str, destination: str,
-                        key: aws_kms.IKey | None) -> aws_iam.IRole:
+                        key: aws_kms.IKey | None, path: str | None) -> aws_iam.IRole:
     stack = Stack.of(scope)
     identity = "|".join((stack.resolve(bucket.bucket_name).__repr__(), prefix, stack.resolve(destination).__repr__()))
+    identity += f"|{path}" if path else ""
     construct_id = "CloudTrailLakeImportAccess" + hashlib.sha256(identity.encode()).hexdigest()[:8]
     existing = stack.node.try_find_child(construct_id)
     if isinstance(existing, ImportAccessRole):
         return existing.role
     return ImportAccessRole(stack, construct_id, source_bucket=bucket, source_prefix=prefix or None,
-                            event_data_store_arn=destination, encryption_key=key).role
+                            event_data_store_arn=destination, encryption_key=key, path=path).role
 
 
 class _ImportOrder(Construct):

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from . import source_grants
+from . import clients, source_grants
 from .errors import ImportResourceError
 from .properties import ImportProperties, ImportWindow
 
@@ -87,6 +86,7 @@ class ImportState:
     window: ImportWindow
     updated: datetime | None
     statistics: dict[str, int]
+    access_role_arn: str = ""
 
     @property
     def running(self) -> bool:
@@ -123,9 +123,10 @@ class ImportFailure:
     message: str
 
 
-def client() -> CloudTrailClient:
-    """A CloudTrail client from the default session, with standard retries."""
-    return boto3.client("cloudtrail", config=_RETRIES)
+def client(region: str | None = None) -> CloudTrailClient:
+    """A CloudTrail client from the request's session (``clients``), with standard retries."""
+    cloudtrail_client: CloudTrailClient = clients.client("cloudtrail", config=_RETRIES, region_name=region)
+    return cloudtrail_client
 
 
 def error_code(error: ClientError) -> str:
@@ -227,6 +228,18 @@ def _start(ct: CloudTrailClient, request: dict[str, Any]) -> str:
     return answer["ImportId"]
 
 
+def list_page(ct: CloudTrailClient, token: str | None, max_results: int = 100) -> tuple[list[Any], str | None]:
+    """One page of ListImports over every destination: its entries and the next page's token."""
+    kwargs: dict[str, Any] = {"MaxResults": max_results}
+    if token:
+        kwargs["NextToken"] = token
+    try:
+        page = ct.list_imports(**kwargs)
+    except ClientError as error:
+        raise _translate("ListImports", error) from error
+    return list(page.get("Imports", [])), page.get("NextToken")
+
+
 def _list_imports(ct: CloudTrailClient, destination: str) -> Iterator[Any]:
     token: str | None = None
     while True:
@@ -256,6 +269,7 @@ def _state(answer: Any) -> ImportState:
         window=ImportWindow(start=answer.get("StartEventTime"), end=answer.get("EndEventTime")),
         updated=answer.get("UpdatedTimestamp"),
         statistics={name: int(stats.get(name, 0)) for name in STATISTICS},
+        access_role_arn=s3.get("S3BucketAccessRoleArn", ""),
     )
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from . import clients
 from .preflight import Problem
 from .properties import ImportWindow
 from .trail_logs import TrailLogFile
@@ -56,7 +56,7 @@ class Store:
 
 def organizations_client() -> Any:
     """An Organizations client (a global service, answered in us-east-1)."""
-    return boto3.client("organizations", region_name="us-east-1")
+    return clients.client("organizations", region_name="us-east-1")
 
 
 def check_destination(ct: Any, arn: str, window: ImportWindow, now: datetime, *,

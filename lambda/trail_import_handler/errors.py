@@ -10,11 +10,14 @@ class ImportResourceError(Exception):
     reasons short, such as crhelper; ``str(error)`` is the full message.
     """
 
-    def __init__(self, message: str, summary: str | None = None, code: str = "") -> None:
+    def __init__(self, message: str, summary: str | None = None, code: str = "", *, unsettled: bool = False) -> None:
         super().__init__(message)
         self.summary = shorten(summary or message, 240)
         self.code = code
         """The AWS error code behind the failure, if one was."""
+        self.unsettled = unsettled
+        """True when the request was valid but the import did not end as asked: it failed past the
+        threshold, was stopped, vanished, or outlasted the wait."""
 
 
 def shorten(text: str, limit: int) -> str:

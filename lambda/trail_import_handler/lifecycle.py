@@ -137,7 +137,8 @@ def _check(
         state = cloudtrail.get_import(ct, begun.physical_id)
         if state is None:
             raise ImportResourceError(
-                f"Import {begun.physical_id} no longer exists in this account and region (GetImport found nothing)."
+                f"Import {begun.physical_id} no longer exists in this account and region (GetImport found nothing).",
+                unsettled=True,
             )
         if begun.retry_after and state.resumable and _same_run(state.updated, begun.retry_after):
             _try_retry(ct, state.import_id)
@@ -249,8 +250,15 @@ def give_up(
     previous_id: str | None,
     so_far: dict[str, str],
     waited: str,
+    custom_resource: bool = True,
 ) -> ImportResourceError:
-    """The error for a request whose wait ran out; stops a replacement that no rollback would stop."""
+    """The error for a request whose wait ran out; stops what no rollback would stop.
+
+    A replacement whose update failed is never deleted by CloudFormation: it is stopped here. A custom
+    resource's failed Create is stopped by the rollback's Delete, and its timeout can be raised. The registry
+    type already waited the longest CloudFormation allows (``custom_resource=False``): its import is stopped
+    here, so that nothing runs unwatched, and the next Create resumes it where it ended.
+    """
     status = so_far.get("ImportStatus", "not started")
     message = (f"{request_type} of import {physical_id} did not finish within {waited}: status {status}, "
                f"{so_far.get('EventsCompleted', '0')} events so far.")
@@ -258,10 +266,16 @@ def give_up(
         # CloudFormation deletes no replacement whose update failed: stop it here.
         stop_owned(ct, physical_id, properties)
         message += f" The replacement was stopped; import {previous_id} is unchanged."
-    elif request_type == "Create":
+    elif request_type == "Create" and custom_resource:
         message += " The rollback stops it."
-    return ImportResourceError(message + ' Raise the timeout, or set WaitForCompletion to "false".',
-                               summary=message)
+    elif request_type == "Create":
+        stop_owned(ct, physical_id, properties)
+        message += " It was stopped; the next Create of the same import resumes it where it ended."
+    elif not custom_resource:
+        message += " It runs on, owned by this resource: Read reports its progress."
+    advice = (' Raise the timeout, or set WaitForCompletion to "false".' if custom_resource
+              else ' Set WaitForCompletion to "false" to stop waiting for it.')
+    return ImportResourceError(message + advice, summary=message, unsettled=True)
 
 
 def _owned(ct: CloudTrailClient, physical_id: str, properties: Mapping[str, Any] | None) -> list[ImportState]:

@@ -14,10 +14,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from . import source_grants
+from . import clients, source_grants
 from .pricing import PRICES_AS_OF, PRICES_REGION, ingestion_cost
 from .properties import ImportSource, ImportWindow
 from .trail_logs import Findings, TrailLogFile, find_log_files
@@ -68,7 +67,7 @@ class PreflightReport:
 
 def s3_client(region: str) -> Any:
     """An S3 client for the source bucket's region."""
-    return boto3.client("s3", region_name=region)
+    return clients.client("s3", region_name=region)
 
 
 def check_source(s3: Any, source: ImportSource, window: ImportWindow) -> list[Problem]:

@@ -29,7 +29,7 @@ def too_many_failures(
     summary = f"Import {state.import_id} FAILED: {failed} failed entries > MaxFailedEntries {max_failed_entries}."
     if first:
         summary += f" First: {first.error_type} at {first.location}"
-    return ImportResourceError(message, summary=summary)
+    return ImportResourceError(message, summary=summary, unsettled=True)
 
 
 def stopped(state: ImportState) -> ImportResourceError:
@@ -39,6 +39,7 @@ def stopped(state: ImportState) -> ImportResourceError:
         f"{state.statistics.get('EventsCompleted', 0)} events; the events imported so far stay in the event data "
         "store. Change RetryToken to retry it, or remove the resource.",
         summary=f"Import {state.import_id} was STOPPED outside this stack.",
+        unsettled=True,
     )
 
 

@@ -24,11 +24,13 @@ class Deployment:
     """One stack's template in one account and region."""
 
     def __init__(self, template: Mapping[str, Any], *, account: str, region: str,
-                 names: Mapping[str, str] | None = None) -> None:
+                 names: Mapping[str, str] | None = None, imports: Mapping[str, str] | None = None) -> None:
         self.template = template
         self.account = account
         self.region = region
         self.names = dict(names or {})
+        self.imports = dict(imports or {})
+        """What ``Fn::ImportValue`` reads: the exports of stacks deployed before, by name."""
         self.resources: Mapping[str, Any] = template.get("Resources", {})
 
     def of_type(self, resource_type: str) -> dict[str, Mapping[str, Any]]:
@@ -92,9 +94,16 @@ class Deployment:
             text, variables = (argument, {}) if isinstance(argument, str) else argument
             return _SUB.sub(lambda m: str(self.resolve(variables[m.group(1)]) if m.group(1) in variables
                                           else self._ref_or_att(m.group(1))), text)
+        if function == "Fn::ImportValue" and self.resolve(argument) in self.imports:
+            return self.imports[self.resolve(argument)]
         if function.startswith("Fn::"):
             raise NotImplementedError(f"{function} is not modelled")
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def exports(self) -> dict[str, str]:
+        """The template's exports, resolved: for the ``imports`` of the stacks that read them."""
+        return {str(self.resolve(o["Export"]["Name"])): str(self.resolve(o["Value"]))
+                for o in self.template.get("Outputs", {}).values() if "Export" in o}
 
     def _ref_or_att(self, name: str) -> str:
         if "." in name:

@@ -1,0 +1,167 @@
+"""Registration of the CloudFormation registry resource type for imports: ``ResourceTypeRegistration``.
+
+Permissions follow the schema's handler permissions, each scoped as the Service
+Authorization Reference allows: the five import APIs and
+organizations:DescribeOrganization have no resource type (``*``);
+cloudtrail:GetEventDataStore takes the account's event data stores; iam:PassRole
+the access roles, passed to CloudTrail only; the S3 preflight reads the buckets
+named; SSM the type's own parameter path. The trust and the log delivery role
+follow the CloudFormation CLI's ``resource-role.yaml`` and
+``managed-upload-infrastructure.yaml``, with the confused-deputy conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import (
+    ArnFormat,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    aws_cloudformation,
+    aws_iam,
+    aws_logs,
+    aws_s3,
+    aws_s3_assets,
+)
+from constructs import Construct
+
+from . import _handler_iam, _nag, _type_package
+
+DEFAULT_TYPE_NAME = "TrailLogs::CloudTrailLake::Import"
+ACCESS_ROLE_PATH = "/cloudtrail-lake-import/"
+"""The IAM path of access roles that TrailImport makes for a resource type: the execution role may pass them."""
+
+
+class ResourceTypeRegistration(Construct):
+    """Registers the import resource type in this stack's account and region, as its default version.
+
+    The type waits for an import up to 36 hours in one deploy, where a custom
+    resource gives up after one hour. Register it in a stack of its own and
+    deploy that first: CloudFormation rejects a template that names a type the
+    registry does not know yet. Then give it to ``TrailImport(resource_type=...)``,
+    or write ``Type: <type_name>`` in any template of the account and region.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        type_name: str = DEFAULT_TYPE_NAME,
+        access_role_arns: Sequence[str] | None = None,
+        preflight_buckets: Sequence[aws_s3.IBucket] = (),
+        log_retention: aws_logs.RetentionDays = aws_logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        """
+        :param type_name: the three-part name to register, such as ``MyOrg::CloudTrailLake::Import``.
+            Default: ``TrailLogs::CloudTrailLake::Import``.
+        :param access_role_arns: the roles CloudTrail may be given to read sources (iam:PassRole, to CloudTrail
+            only). Default: every role under the path ``/cloudtrail-lake-import/``, where TrailImport puts the
+            access roles it makes for a resource type.
+        :param preflight_buckets: the source buckets whose region, ACL setting and log files the preflight may
+            read. Default: none; the preflight's reads of other buckets are denied and only logged as warnings.
+        :param log_retention: how long the handlers' logs are kept. Default: one year.
+        """
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        parts = type_name.split("::")
+        if len(parts) != 3 or not all(p.isalnum() for p in parts) or parts[0] in ("AWS", "Alexa", "Custom", "Dev"):
+            raise ValueError(f"type_name: expected three alphanumeric parts such as MyOrg::CloudTrailLake::Import, "
+                             f"not an AWS-reserved namespace; got {type_name!r}.")
+        self.type_name = type_name
+        """The registered type name, for ``Type:`` in templates."""
+        source_arn = stack.format_arn(service="cloudformation", resource="type/resource",
+                                      resource_name="-".join(parts) + "/*",
+                                      arn_format=_SLASH_RESOURCE_NAME)
+        schema = _type_package.schema(type_name)
+        self.execution_role = aws_iam.Role(
+            self, "ExecutionRole",
+            assumed_by=_cloudformation_resources(stack.account, source_arn),
+            max_session_duration=_MAX_SESSION,
+            description=f"Assumed by CloudFormation to run the handlers of {type_name}.",
+        )
+        """The role the handlers run as: the schema's handler permissions, each as narrow as IAM allows."""
+        self._permissions(stack, type_name, access_role_arns, preflight_buckets)
+        self.handler_permissions = sorted({p for h in schema["handlers"].values()  # type: ignore[attr-defined]
+                                           for p in h["permissions"]})
+        """Every action the schema's handlers declare."""
+
+        self.log_group = aws_logs.LogGroup(self, "Logs", retention=log_retention,
+                                           removal_policy=RemovalPolicy.RETAIN)
+        """Where the handlers log."""
+        log_role = aws_iam.Role(self, "LogDeliveryRole",
+                                assumed_by=_cloudformation_resources(stack.account, source_arn),
+                                description=f"Assumed by CloudFormation to deliver logs and metrics of {type_name}.",
+                                )
+        log_role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[self.log_group.log_group_arn]))
+        log_role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"], resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": "AWS/CloudFormation/" + "/".join(parts)}}))
+
+        package = aws_s3_assets.Asset(self, "HandlerPackage", path=_type_package.package(type_name))
+        self.version = aws_cloudformation.CfnResourceVersion(
+            self, "Version",
+            type_name=type_name,
+            schema_handler_package=package.s3_object_url,
+            execution_role_arn=self.execution_role.role_arn,
+            logging_config=aws_cloudformation.CfnResourceVersion.LoggingConfigProperty(
+                log_group_name=self.log_group.log_group_name, log_role_arn=log_role.role_arn),
+        )
+        """The registered version."""
+        self.version.node.add_dependency(self.execution_role, log_role)
+        default = aws_cloudformation.CfnResourceDefaultVersion(self, "DefaultVersion",
+                                                               type_version_arn=self.version.attr_arn)
+        self.default_version = default
+        """Makes the registered version the one templates get."""
+
+        _nag.acknowledge_wildcard(log_role, "*", "cloudwatch:PutMetricData has no resource type; the statement is "
+                                  "limited to the type's own metric namespace by cloudwatch:namespace.")
+        _nag.acknowledge_wildcard(log_role, f"{self.log_group.log_group_arn}",
+                                  "The log group ARN ends in :* to cover its own streams, which the handlers write.")
+
+    def _permissions(self, stack: Stack, type_name: str, access_role_arns: Sequence[str] | None,
+                     preflight_buckets: Sequence[aws_s3.IBucket]) -> None:
+        role = self.execution_role
+        role.add_to_policy(_handler_iam.import_actions())
+        for statement in _handler_iam.read_destinations(
+                stack.format_arn(service="cloudtrail", resource="eventdatastore", resource_name="*")):
+            role.add_to_policy(statement)
+        passed = list(access_role_arns) if access_role_arns is not None else [
+            stack.format_arn(service="iam", region="", resource="role", resource_name=ACCESS_ROLE_PATH[1:] + "*")]
+        role.add_to_policy(_handler_iam.pass_access_roles(*passed))
+        if preflight_buckets:
+            role.add_to_policy(aws_iam.PolicyStatement(
+                actions=["s3:GetBucketLocation", "s3:GetBucketOwnershipControls", "s3:ListBucket"],
+                resources=[b.bucket_arn for b in preflight_buckets]))
+        records = stack.format_arn(service="ssm", resource="parameter",
+                                   resource_name="/".join(type_name.split("::")) + "/*")
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter"],
+            resources=[records]))
+        _nag.acknowledge_wildcard(role, "*", _handler_iam.IMPORT_ACTIONS_REASON)
+        _nag.acknowledge_wildcard(role, stack.format_arn(service="cloudtrail", resource="eventdatastore",
+                                                         resource_name="*"),
+                                  "The type serves every event data store of its account: each resource names its "
+                                  "own destination, read before StartImport.")
+        _nag.acknowledge_wildcard(role, records,
+                                  "The type's ownership records under its parameter path, one parameter per import.")
+        if access_role_arns is None:
+            _nag.acknowledge_wildcard(role, passed[0], "Access roles under the library's path, passed to "
+                                      "cloudtrail.amazonaws.com only (iam:PassedToService).")
+
+
+# As the CloudFormation CLI's resource-role.yaml: longer than one handler invocation's credentials need.
+_MAX_SESSION = Duration.seconds(8400)
+_SLASH_RESOURCE_NAME = ArnFormat.SLASH_RESOURCE_NAME
+
+
+def _cloudformation_resources(account: str, source_arn: str) -> aws_iam.IPrincipal:
+    """CloudFormation's resource handlers, for this account's registration of the type only."""
+    return aws_iam.ServicePrincipal("resources.cloudformation.amazonaws.com", conditions={
+        "StringEquals": {"aws:SourceAccount": account},
+        "StringLike": {"aws:SourceArn": source_arn},
+    })

@@ -1,0 +1,350 @@
+"""Entry point for the CloudFormation registry resource type: ``resource``.
+
+The type's handlers translate registry requests into ``lifecycle`` calls and
+its answers into progress events; ``lifecycle`` decides, as for the custom
+resource. What differs is the wait: a handler may take up to 36 hours over
+many invocations, answering IN_PROGRESS with a ``callbackContext`` that
+carries what ``begin`` decided, so an import of a whole organization's
+archive finishes inside one deploy.
+
+The type also keeps a record of the imports its resources own
+(``ownership``): an import outlives its Delete, but the resource must not.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+from collections.abc import Callable, Mapping, MutableMapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
+from cloudformation_cli_python_lib.interface import (
+    Action,
+    BaseModel,
+    BaseResourceHandlerRequest,
+    HandlerErrorCode,
+    OperationStatus,
+    ProgressEvent,
+)
+from cloudformation_cli_python_lib.resource import Resource
+from cloudformation_cli_python_lib.utils import HandlerRequest
+
+from . import clients, clock, cloudtrail, lifecycle
+from .cloudtrail import TransientError
+from .errors import ImportResourceError
+from .lifecycle import Begun
+from .ownership import Ownership
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+TYPE_NAME = "TrailLogs::CloudTrailLake::Import"
+CALLBACK_SECONDS_ENV = "TRAIL_IMPORT_CALLBACK_SECONDS"
+_CALLBACK_SECONDS = 60
+_MAX_CALLBACK_SECONDS = 300
+# The create and update handlers' timeoutInMinutes (the most the registry allows), less two checks:
+# the import is stopped and the reason given before CloudFormation's own timeout says only that it timed out.
+WAIT_LIMIT = timedelta(minutes=2160) - timedelta(seconds=2 * _MAX_CALLBACK_SECONDS)
+
+CREATE_ONLY = ("EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "StartEventTime", "EndEventTime")
+WRITE_ONLY = ("WaitForCompletion", "MaxFailedEntries", "RetryToken", "Preflight")
+_STATISTICS = cloudtrail.STATISTICS
+_CONTEXT_ID, _CONTEXT_SINCE, _CONTEXT_CLAIMED = "PhysicalId", "Since", "Claimed"
+_TYPE: contextvars.ContextVar[str] = contextvars.ContextVar("registry_type_name", default=TYPE_NAME)
+
+# AWS error codes a user fixes with other input or other grants, and those worth asking again.
+_INVALID = frozenset({
+    "EventDataStoreARNInvalidException", "EventDataStoreNotFoundException", "InvalidEventDataStoreStatusException",
+    "InvalidEventDataStoreCategoryException", "InactiveEventDataStoreException", "InvalidImportSourceException",
+    "InsufficientEncryptionPolicyException", "InvalidParameterException", "OperationNotPermittedException",
+    "ValidationException", "ParameterLimitExceeded",
+})
+_DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
+_THROTTLED = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
+                        "TooManyUpdates"})
+
+
+class ImportModel(BaseModel):
+    """The resource's properties as the schema names them; values as CloudFormation sent them."""
+
+    def __init__(self, properties: Mapping[str, Any] | None = None) -> None:
+        self.properties: dict[str, Any] = {k: v for k, v in (properties or {}).items() if v is not None}
+
+    def _serialize(self) -> Mapping[str, Any]:
+        return dict(self.properties)
+
+    @classmethod
+    def _deserialize(cls, json_data: Mapping[str, Any] | None) -> ImportModel | None:
+        return cls(json_data) if json_data is not None else None
+
+
+class _Resource(Resource):
+    """The support library's resource, handing the list handler its nextToken."""
+
+    def _cast_resource_request(self, request: HandlerRequest) -> BaseResourceHandlerRequest:
+        # The name the type was registered under, which users choose: it names the ownership records.
+        _TYPE.set(request.resourceType or TYPE_NAME)
+        modelled = super()._cast_resource_request(request)
+        # cloudformation-cli-python-lib 2.1.20 leaves nextToken out: List would answer its first page forever.
+        modelled.nextToken = request.nextToken
+        return modelled
+
+
+resource = _Resource(TYPE_NAME, ImportModel)
+"""The handler that the type's ``.rpdk-config`` names as its entrypoint."""
+
+
+def callback_seconds(waited: timedelta) -> int:
+    """Seconds until the next check of an import this request has waited ``waited`` for.
+
+    Each check is one invocation and one GetImport: every minute at first, then a tenth of the time waited,
+    at most every five minutes (from 50 minutes on). Tests set a fixed delay through the environment.
+    """
+    raw = os.environ.get(CALLBACK_SECONDS_ENV, "")
+    if raw.isdigit():
+        return int(raw)
+    return int(min(max(waited.total_seconds() / 10, _CALLBACK_SECONDS), _MAX_CALLBACK_SECONDS))
+
+
+@resource.handler(Action.CREATE)
+def create(session: SessionProxy | None, request: BaseResourceHandlerRequest,
+           context: MutableMapping[str, Any]) -> ProgressEvent:
+    """Begin (adopt, resume or start) the import, then answer IN_PROGRESS until it is done."""
+    return _answer(session, request, lambda ct, owned: _create(ct, owned, request, context))
+
+
+@resource.handler(Action.UPDATE)
+def update(session: SessionProxy | None, request: BaseResourceHandlerRequest,
+           context: MutableMapping[str, Any]) -> ProgressEvent:
+    """A new RetryToken resumes a FAILED or STOPPED import; other changes only change the record."""
+    return _answer(session, request, lambda ct, owned: _update(ct, owned, request, context))
+
+
+@resource.handler(Action.DELETE)
+def delete(session: SessionProxy | None, request: BaseResourceHandlerRequest,
+           context: MutableMapping[str, Any]) -> ProgressEvent:
+    """Stop the import while it runs, wait until it stopped, then forget it. Imported events stay."""
+    return _answer(session, request, lambda ct, owned: _delete(ct, owned, request, context))
+
+
+@resource.handler(Action.READ)
+def read(session: SessionProxy | None, request: BaseResourceHandlerRequest,
+         context: MutableMapping[str, Any]) -> ProgressEvent:
+    """GetImport into the model; NotFound for an import no resource owns."""
+    return _answer(session, request, lambda ct, owned: _read(ct, owned, request))
+
+
+@resource.handler(Action.LIST)
+def list_imports(session: SessionProxy | None, request: BaseResourceHandlerRequest,
+                 context: MutableMapping[str, Any]) -> ProgressEvent:
+    """One page of ListImports: the imports that resources of this type own."""
+    return _answer(session, request, lambda ct, owned: _list(ct, owned, request))
+
+
+def _create(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
+            context: MutableMapping[str, Any]) -> ProgressEvent:
+    desired = _properties(request.desiredResourceState)
+    first = _CONTEXT_ID not in context
+    if first:
+        context = _context(lifecycle.begin(ct, "Create", _writable(desired), request_id=request.clientRequestToken))
+    try:
+        return _wait(ct, owned, "Create", desired, context)
+    except ImportResourceError:
+        # The contract: a Create whose first answer is FAILED made no resource, and Read must say NotFound.
+        # Nobody will own what it started then: stop it (a later Create resumes it) and forget it.
+        if first and context.get(_CONTEXT_CLAIMED):
+            _abandon(ct, owned, str(context[_CONTEXT_ID]), desired)
+        raise
+
+
+def _update(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
+            context: MutableMapping[str, Any]) -> ProgressEvent:
+    desired = _properties(request.desiredResourceState)
+    previous = _properties(request.previousResourceState)
+    import_id = str(desired.get("ImportId") or previous.get("ImportId") or "")
+    if _CONTEXT_ID not in context:
+        missing = _not_owned(owned, import_id)
+        if missing is not None:
+            return missing
+        changed = [name for name in CREATE_ONLY if desired.get(name) != previous.get(name)]
+        if changed:
+            return ProgressEvent.failed(HandlerErrorCode.NotUpdatable,
+                                        f"{', '.join(changed)} cannot change: a new destination, source or window "
+                                        "is a new import, which CloudFormation makes by replacing the resource.")
+        begun = lifecycle.begin(ct, "Update", _writable(desired), request_id=request.clientRequestToken,
+                                physical_id=import_id, old_properties=_writable(previous))
+        context = _context(begun)
+    return _wait(ct, owned, "Update", {**desired, "ImportId": import_id}, context)
+
+
+def _wait(ct: Any, owned: Ownership, request_type: str, desired: dict[str, Any],
+          context: MutableMapping[str, Any]) -> ProgressEvent:
+    _claim(owned, request_type, desired, context)
+    physical_id = str(context[_CONTEXT_ID])
+    progress = lifecycle.check(ct, request_type, _writable(desired), begun=Begun.from_carried(physical_id, context))
+    context[_CONTEXT_ID] = progress.physical_id
+    _claim(owned, request_type, desired, context)
+    if progress.complete:
+        owned.record(progress.physical_id, _writable(desired))
+        model = {**_without(desired, WRITE_ONLY), **_typed(progress.attributes)}
+        return ProgressEvent(status=OperationStatus.SUCCESS, resourceModel=ImportModel(model))
+    waited = clock.now() - datetime.fromisoformat(str(context[_CONTEXT_SINCE]))
+    if waited >= WAIT_LIMIT:
+        raise lifecycle.give_up(ct, request_type, _writable(desired), physical_id=progress.physical_id,
+                                previous_id=desired.get("ImportId"), so_far=progress.attributes,
+                                waited="the registry's 36-hour limit", custom_resource=False)
+    # The model goes back to the next call as its desired state: it keeps every property it was given.
+    model = {**desired, **_typed(progress.attributes)}
+    if lifecycle.is_import_id(progress.physical_id):
+        model["ImportId"] = progress.physical_id
+    return ProgressEvent(status=OperationStatus.IN_PROGRESS, resourceModel=ImportModel(model),
+                         callbackContext=dict(context), callbackDelaySeconds=callback_seconds(waited))
+
+
+def _abandon(ct: Any, owned: Ownership, import_id: str, desired: Mapping[str, Any]) -> None:
+    try:
+        lifecycle.stop_owned(ct, import_id, _writable(desired))
+    except ImportResourceError as error:
+        logger.warning("could not stop the import of a failed Create", extra={"import_id": import_id,
+                                                                               "error": str(error)})
+    owned.release(import_id)
+
+
+def _claim(owned: Ownership, request_type: str, desired: Mapping[str, Any], context: MutableMapping[str, Any]) -> None:
+    """Record a Create's import as soon as its ImportId is known: a rollback's Delete must find it to stop it."""
+    import_id = str(context[_CONTEXT_ID])
+    if request_type == "Create" and _CONTEXT_CLAIMED not in context and lifecycle.is_import_id(import_id):
+        # False when another resource owns it already (a Create delivered twice adopts the same import).
+        context[_CONTEXT_CLAIMED] = owned.claim(import_id, _writable(desired))
+
+
+def _delete(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
+            context: MutableMapping[str, Any]) -> ProgressEvent:
+    import_id = str(_properties(request.desiredResourceState).get("ImportId") or "")
+    recorded = owned.recorded(import_id) if lifecycle.is_import_id(import_id) else None
+    if recorded is None:
+        return _not_found(import_id)
+    if _CONTEXT_ID not in context:
+        lifecycle.begin(ct, "Delete", recorded, request_id=request.clientRequestToken, physical_id=import_id)
+        context = _context(Begun(import_id))
+    progress = lifecycle.check(ct, "Delete", recorded, begun=Begun(import_id))
+    if not progress.complete:
+        return ProgressEvent(status=OperationStatus.IN_PROGRESS, resourceModel=ImportModel({"ImportId": import_id}),
+                             callbackContext=dict(context), callbackDelaySeconds=min(callback_seconds(timedelta()), 10))
+    owned.release(import_id)
+    return ProgressEvent(status=OperationStatus.SUCCESS)
+
+
+def _read(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest) -> ProgressEvent:
+    import_id = str(_properties(request.desiredResourceState).get("ImportId") or "")
+    recorded = owned.recorded(import_id) if lifecycle.is_import_id(import_id) else None
+    state = cloudtrail.get_import(ct, import_id) if recorded is not None else None
+    if recorded is None or state is None:
+        return _not_found(import_id)
+    return ProgressEvent(status=OperationStatus.SUCCESS, resourceModel=ImportModel(_model_of(state, recorded)))
+
+
+def _list(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest) -> ProgressEvent:
+    imports, next_token = cloudtrail.list_page(ct, request.nextToken)
+    mine = owned.owned_among(item["ImportId"] for item in imports)
+    models: list[BaseModel] = [
+        ImportModel({"ImportId": item["ImportId"], "ImportStatus": item.get("ImportStatus"),
+                     "EventDataStoreArn": (item.get("Destinations") or [None])[0]})
+        for item in imports if item["ImportId"] in mine
+    ]
+    return ProgressEvent(status=OperationStatus.SUCCESS, resourceModels=models, nextToken=next_token)
+
+
+def _answer(session: SessionProxy | None, request: BaseResourceHandlerRequest,
+            act: Callable[[Any, Ownership], ProgressEvent]) -> ProgressEvent:
+    """Run ``act`` with this request's clients; turn a failure into the contract's error code."""
+    if session is None or request is None:
+        return ProgressEvent.failed(HandlerErrorCode.InvalidCredentials,
+                                    "No credentials came with the request: register the type with an execution role.")
+    region = request.region or session.session.region_name
+    with clients.using(session.session):
+        ct = cloudtrail.client(region)
+        owned = Ownership(clients.client("ssm", region_name=region), _TYPE.get())
+        try:
+            return act(ct, owned)
+        except ImportResourceError as error:
+            logger.warning("request failed", extra={"error": str(error), "code": error.code})
+            return ProgressEvent.failed(_error_code(error), str(error))
+
+
+def _error_code(error: ImportResourceError) -> HandlerErrorCode:
+    if error.unsettled:
+        return HandlerErrorCode.NotStabilized
+    if error.code in _DENIED:
+        return HandlerErrorCode.AccessDenied
+    if error.code in _THROTTLED:
+        return HandlerErrorCode.Throttling
+    if isinstance(error, TransientError):
+        return HandlerErrorCode.ServiceInternalError
+    if not error.code or error.code in _INVALID:
+        return HandlerErrorCode.InvalidRequest
+    return HandlerErrorCode.GeneralServiceException
+
+
+def _not_owned(owned: Ownership, import_id: str) -> ProgressEvent | None:
+    if lifecycle.is_import_id(import_id) and owned.recorded(import_id) is not None:
+        return None
+    return _not_found(import_id)
+
+
+def _not_found(import_id: str) -> ProgressEvent:
+    return ProgressEvent.failed(HandlerErrorCode.NotFound,
+                                f"No resource of this type owns import {import_id or '(no ImportId given)'}: it was "
+                                "deleted, or never made by this type in this account and region.")
+
+
+def _context(begun: Begun) -> dict[str, Any]:
+    return {_CONTEXT_ID: begun.physical_id, _CONTEXT_SINCE: clock.now().isoformat(), **begun.carried()}
+
+
+def _model_of(state: cloudtrail.ImportState, recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """The import as GetImport reports it, times written as the resource last gave them when they agree."""
+    model: dict[str, Any] = {
+        "EventDataStoreArn": state.destination,
+        "S3LocationUri": state.source_uri,
+        "S3BucketRegion": state.source_region,
+        "S3BucketAccessRoleArn": state.access_role_arn or recorded.get("S3BucketAccessRoleArn"),
+        **_typed(state.attributes()),
+    }
+    for name, value in (("StartEventTime", state.window.start), ("EndEventTime", state.window.end)):
+        if value is not None:
+            given = recorded.get(name)
+            model[name] = given if isinstance(given, str) and _same_time(given, value) else _utc(value)
+    return {k: v for k, v in model.items() if v is not None}
+
+
+def _same_time(text: str, value: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(text) == value
+    except ValueError:
+        return False
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _typed(attributes: Mapping[str, str]) -> dict[str, Any]:
+    """The statistics as the schema's integers; ImportId and ImportStatus as they are."""
+    return {name: int(value) if name in _STATISTICS else value for name, value in attributes.items()}
+
+
+def _properties(model: BaseModel | None) -> dict[str, Any]:
+    return dict(model.properties) if isinstance(model, ImportModel) else {}
+
+
+def _writable(properties: Mapping[str, Any]) -> dict[str, Any]:
+    read_only = {"ImportId", "ImportStatus", *_STATISTICS}
+    return {k: v for k, v in properties.items() if k not in read_only}
+
+
+def _without(properties: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in properties.items() if k not in names}

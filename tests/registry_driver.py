@@ -1,0 +1,117 @@
+"""Plays CloudFormation's registry requests through the resource type's entry point, as CloudFormation does.
+
+Each request is a full HandlerRequest (protocol 2.0.0) given to ``registry.resource``
+itself, so the support library parses it and serializes the answer. An
+IN_PROGRESS answer is sent again with its callbackContext after its
+callbackDelaySeconds, which pass on the simulator's clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator
+from trail_import_handler import registry
+
+ACCOUNT = "111122223333"
+STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/trail-import/0b8f6a90"
+_tokens = itertools.count(1)
+
+
+@dataclass
+class Answer:
+    """What the handlers told CloudFormation in the end."""
+
+    status: str
+    model: dict[str, Any] = field(default_factory=dict)
+    error_code: str = ""
+    message: str = ""
+    calls: int = 0
+    waited: float = 0.0
+    models: list[dict[str, Any]] = field(default_factory=list)
+    next_token: str | None = None
+    progress: list[dict[str, Any]] = field(default_factory=list)
+
+
+def handler_request(action: str, properties: dict[str, Any] | None, *, previous: dict[str, Any] | None = None,
+                    context: dict[str, Any] | None = None, next_token: str | None = None,
+                    token: str | None = None) -> dict[str, Any]:
+    """A registry HandlerRequest as CloudFormation sends it."""
+    return {
+        "action": action,
+        "awsAccountId": ACCOUNT,
+        "bearerToken": token or f"token-{next(_tokens)}",
+        "region": "us-east-1",
+        "resourceType": registry.TYPE_NAME,
+        "resourceTypeVersion": "00000001",
+        "stackId": STACK_ID,
+        "callbackContext": context,
+        "nextToken": next_token,
+        "requestData": {
+            "callerCredentials": {"accessKeyId": "ASIAEXAMPLE", "secretAccessKey": "secret", "sessionToken": "t"},
+            "logicalResourceId": "TrailImport",
+            "resourceProperties": properties or {},
+            "previousResourceProperties": previous,
+        },
+    }
+
+
+class RegistryDriver:
+    """Runs one operation to its end, following IN_PROGRESS answers on the simulator's clock."""
+
+    def __init__(self, simulator: CloudTrailImportSimulator, max_calls: int = 5000) -> None:
+        self.simulator = simulator
+        self.max_calls = max_calls
+
+    def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = registry.resource(request, None)
+        return answer
+
+    def run(self, action: str, properties: dict[str, Any] | None, *, previous: dict[str, Any] | None = None,
+            next_token: str | None = None) -> Answer:
+        request = handler_request(action, properties, previous=previous, next_token=next_token)
+        progress: list[dict[str, Any]] = []
+        waited = 0.0
+        for calls in itertools.count(1):
+            answer = self.invoke(request)
+            if answer["status"] != "IN_PROGRESS":
+                return Answer(answer["status"], dict(answer.get("resourceModel") or {}),
+                              str(answer.get("errorCode", "")), str(answer.get("message", "")), calls, waited,
+                              list(answer.get("resourceModels") or []), answer.get("nextToken"), progress)
+            assert calls < self.max_calls, f"{action} still IN_PROGRESS after {calls} calls"
+            assert "errorCode" not in answer
+            assert not answer.get("resourceModels")
+            progress.append(dict(answer.get("resourceModel") or {}))
+            delay = float(answer.get("callbackDelaySeconds", 0))
+            waited += delay
+            self.simulator.advance(delay)
+            # CloudFormation sends the same desired state again, with the handler's callbackContext.
+            request = {**request, "callbackContext": answer.get("callbackContext")}
+        raise AssertionError("unreachable")
+
+    def create(self, properties: dict[str, Any]) -> Answer:
+        return self.run("CREATE", properties)
+
+    def read(self, import_id: str) -> Answer:
+        return self.run("READ", {"ImportId": import_id})
+
+    def update(self, model: dict[str, Any], properties: dict[str, Any]) -> Answer:
+        return self.run("UPDATE", {**properties, "ImportId": model["ImportId"]}, previous=model)
+
+    def delete(self, model: dict[str, Any]) -> Answer:
+        return self.run("DELETE", model)
+
+    def list_all(self) -> tuple[list[str], int]:
+        """Every ImportId the list handler returns, following nextToken; and the pages it took."""
+        ids: list[str] = []
+        token: str | None = None
+        for pages in itertools.count(1):
+            answer = self.run("LIST", {}, next_token=token)
+            assert answer.status == "SUCCESS", answer.message
+            ids += [m["ImportId"] for m in answer.models]
+            token = answer.next_token
+            if not token:
+                return ids, pages
+        raise AssertionError("unreachable")

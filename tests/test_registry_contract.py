@@ -1,0 +1,82 @@
+"""AWS's own checks of the resource type: ``cfn validate`` and the resource contract suite (``cfn test``), offline.
+
+``registry/contract_test.py`` serves the handlers behind a local Lambda Invoke
+endpoint; each run here is bounded by a timeout, since cfn test's callback loop
+has none. A deliberately wrong handler must turn the suite red.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trail_import_handler import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = ROOT / "registry"
+RUN_LIMIT = 600
+# The contract tests that cannot apply to this type, and why: ImportId, its only identifier, is read-only
+# (CloudTrail assigns it), and an import takes no tags.
+EXPECTED_SKIPS = {"No writable identifiers. Skipping test.": 2, "Resource is not taggable. Skipping test.": 1,
+                  "Resource is not tagUpdatable. Skipping test.": 1}
+
+
+def _contract(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(REGISTRY / "contract_test.py"), *args], capture_output=True,
+                          text=True, timeout=RUN_LIMIT, check=False, cwd=ROOT)
+
+
+def _counts(output: str) -> dict[str, int]:
+    (summary,) = [line for line in output.splitlines() if re.match(r"^=+ .*\d+ (passed|failed).* in [\d.]+s", line)]
+    return {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary)}
+
+
+def test_cfn_validate_accepts_the_schema() -> None:
+    result = subprocess.run([str(Path(sys.executable).parent / "cfn"), "validate"], capture_output=True, text=True,
+                            timeout=120, check=False, cwd=REGISTRY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Resource schema is valid." in result.stdout + result.stderr
+
+
+def test_the_handlers_agree_with_the_schema() -> None:
+    schema = json.loads((REGISTRY / "traillogs-cloudtraillake-import.json").read_text())
+    assert schema["typeName"] == registry.TYPE_NAME
+    assert [p.rsplit("/", 1)[-1] for p in schema["createOnlyProperties"]] == list(registry.CREATE_ONLY)
+    assert [p.rsplit("/", 1)[-1] for p in schema["writeOnlyProperties"]] == list(registry.WRITE_ONLY)
+    assert schema["primaryIdentifier"] == ["/properties/ImportId"]
+    # The create and update handlers give up two checks before the registry's limit, which they declare.
+    for handler in ("create", "update"):
+        assert schema["handlers"][handler]["timeoutInMinutes"] == 2160
+    assert registry.WAIT_LIMIT.total_seconds() < 2160 * 60
+    config = json.loads((REGISTRY / ".rpdk-config").read_text())
+    assert config["entrypoint"] == "trail_import_handler.registry.resource"
+
+
+def test_cfn_test_passes_every_applicable_contract_test() -> None:
+    result = _contract()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    counts = _counts(output)
+    assert counts.get("failed", 0) == 0
+    assert counts.get("passed", 0) == 11, counts
+    skips = re.findall(r"^SKIPPED \[(\d+)\] .*?: (.+)$", output, re.MULTILINE)
+    found: dict[str, int] = {}
+    for count, reason in skips:
+        found[reason] = found.get(reason, 0) + int(count)
+    assert found == EXPECTED_SKIPS
+
+
+@pytest.mark.parametrize(("broken", "caught_by"), [
+    ("read-after-delete", "contract_delete_read"),
+    ("create-without-id", "contract_create_delete"),
+])
+def test_a_wrong_handler_turns_cfn_test_red(broken: str, caught_by: str) -> None:
+    result = _contract("--break", broken)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-4000:]
+    assert re.search(rf"^(FAILED|ERROR) \S*::{caught_by}\b", output, re.MULTILINE), output[-4000:]

@@ -1,0 +1,256 @@
+"""The registry resource type's handlers, played as CloudFormation plays them, against the simulator.
+
+CloudTrail is the simulator; SSM (the type's ownership records) is moto. Every
+call is made as the execution role ResourceTypeRegistration synthesizes, through
+the IAM model.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+from cloudformation_cli_python_lib import resource as support_resource
+from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
+
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
+from tests.driver import OTHER_SOURCE, ROLE_ARN, ProviderDriver, import_properties
+from tests.handler_roles import HandlerRoles
+from tests.registry_driver import RegistryDriver
+
+
+@pytest.fixture
+def caller(handler_roles: HandlerRoles) -> str:
+    return handler_roles.registry_role
+
+
+@pytest.fixture
+def registry(aws: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch) -> RegistryDriver:
+    # The credentials CloudFormation hands each request are the execution role's: the default session here.
+    def execution_role_session(credentials: object, region: str | None = None) -> SessionProxy | None:
+        return SessionProxy(boto3._get_default_session()) if credentials else None
+
+    monkeypatch.setattr(support_resource, "_get_boto_session", execution_role_session)
+    return RegistryDriver(aws)
+
+
+def typed(destination: str, **overrides: Any) -> dict[str, Any]:
+    """Properties of the type as a template gives them: booleans and integers as such."""
+    props: dict[str, Any] = {
+        "EventDataStoreArn": destination,
+        "S3LocationUri": "s3://trail-logs/org-trail",
+        "S3BucketRegion": "us-east-1",
+        "S3BucketAccessRoleArn": ROLE_ARN,
+        "StartEventTime": "2024-01-01T00:00:00Z",
+        "EndEventTime": "2024-07-01T00:00:00Z",
+        "Preflight": False,
+    }
+    props.update(overrides)
+    return props
+
+
+def test_a_ten_hour_import_completes_inside_one_create(registry: RegistryDriver, sim: CloudTrailImportSimulator,
+                                                       destination: str) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=10), events=2_400_000, files=48_000))
+    answer = registry.create(typed(destination))
+    assert answer.status == "SUCCESS", answer.message
+    assert answer.model["ImportStatus"] == "COMPLETED"
+    assert answer.model["EventsCompleted"] == 2_400_000
+    assert answer.waited >= 10 * 3600
+    # A check every minute at first, every five minutes once the import has run 50 minutes.
+    assert 120 < answer.calls < 200
+    # Every IN_PROGRESS answer carried the primary identifier once the import existed, and statistics grew.
+    assert all(p["ImportId"] == answer.model["ImportId"] for p in answer.progress)
+    events = [p.get("EventsCompleted", 0) for p in answer.progress]
+    assert events == sorted(events)
+    assert events[-1] > 0
+    assert len(sim.calls("StartImport")) == 1
+    assert "WaitForCompletion" not in answer.model
+    assert "Preflight" not in answer.model
+
+
+def test_the_custom_resource_gives_up_on_the_same_import_after_an_hour(sim: CloudTrailImportSimulator,
+                                                                      destination: str) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=10)))
+    outcome = ProviderDriver(sim, timeout=3600).create(import_properties(destination))
+    assert outcome.status in ("FAILED", "TIMEOUT")
+
+
+def test_read_list_and_delete(registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    created = registry.create(typed(destination, StartEventTime="2024-01-01T00:00:00+00:00"))
+    import_id = created.model["ImportId"]
+    read = registry.read(import_id)
+    assert read.status == "SUCCESS", read.message
+    assert read.model == {
+        "ImportId": import_id, "ImportStatus": "COMPLETED", "EventDataStoreArn": destination,
+        "S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": "us-east-1", "S3BucketAccessRoleArn": ROLE_ARN,
+        # As the template wrote it, since it names the same instant as GetImport's.
+        "StartEventTime": "2024-01-01T00:00:00+00:00", "EndEventTime": "2024-07-01T00:00:00Z",
+        "PrefixesFound": 12, "PrefixesCompleted": 12, "FilesCompleted": 240, "EventsCompleted": 48_000,
+        "FailedEntries": 0,
+    }
+    assert registry.list_all()[0] == [import_id]
+    deleted = registry.delete(created.model)
+    assert deleted.status == "SUCCESS", deleted.message
+    # The import outlives the resource; the resource is gone.
+    assert sim.status_of(import_id) == "COMPLETED"
+    for after in (registry.read(import_id), registry.delete(created.model),
+                  registry.update(created.model, typed(destination, RetryToken="x"))):
+        assert (after.status, after.error_code) == ("FAILED", "NotFound")
+        assert import_id in after.message
+    assert registry.list_all()[0] == []
+
+
+def test_delete_stops_a_running_import_and_waits_for_it(registry: RegistryDriver, destination: str,
+                                                       sim: CloudTrailImportSimulator) -> None:
+    created = registry.create(typed(destination, WaitForCompletion=False))
+    import_id = created.model["ImportId"]
+    assert sim.status_of(import_id) in ("INITIALIZING", "IN_PROGRESS")
+    sim.advance(120)
+    deleted = registry.delete(created.model)
+    assert deleted.status == "SUCCESS", deleted.message
+    assert deleted.calls > 1
+    assert sim.status_of(import_id) == "STOPPED"
+    assert len(sim.calls("StopImport")) == 1
+
+
+def test_a_create_delivered_twice_starts_one_import(registry: RegistryDriver, destination: str,
+                                                    sim: CloudTrailImportSimulator) -> None:
+    first = registry.create(typed(destination))
+    second = registry.create(typed(destination))
+    assert first.status == second.status == "SUCCESS"
+    assert first.model["ImportId"] == second.model["ImportId"]
+    assert len(sim.calls("StartImport")) == 1
+    assert sim.copied_events(destination) == 48_000
+
+
+def test_a_create_resumes_a_stopped_import_and_copies_nothing_twice(registry: RegistryDriver, destination: str,
+                                                                    sim: CloudTrailImportSimulator) -> None:
+    started = registry.create(typed(destination, WaitForCompletion=False))
+    import_id = started.model["ImportId"]
+    sim.advance(300)
+    sim.stop_from_outside(import_id)
+    sim.advance(60)
+    resumed = registry.create(typed(destination))
+    assert resumed.status == "SUCCESS", resumed.message
+    assert resumed.model["ImportId"] == import_id
+    assert [c.params.get("ImportId") for c in sim.calls("StartImport")] == [None, import_id]
+    assert sim.copied_events(destination) == 48_000
+
+
+def test_the_36_hour_limit_stops_the_import_and_the_next_create_resumes_it(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=40)))
+    answer = registry.create(typed(destination))
+    assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
+    assert "did not finish within the registry's 36-hour limit" in answer.message
+    assert "It was stopped; the next Create of the same import resumes it" in answer.message
+    assert answer.waited < 36 * 3600
+    sim.advance(30)
+    assert sim.running() == []
+    again = registry.create(typed(destination))
+    assert again.status == "SUCCESS", again.message
+    assert len(sim.imports) == 1
+    assert sim.copied_events(destination) == 48_000
+
+
+def test_failed_entries_over_the_threshold_fail_the_create_naming_them(registry: RegistryDriver, destination: str,
+                                                                       sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3)))
+    answer = registry.create(typed(destination, MaxFailedEntries=2))
+    assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
+    assert "3 failed entries, more than MaxFailedEntries (2)" in answer.message
+    assert "s3://trail-logs/AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/01/" in answer.message
+
+
+def test_failed_entries_within_the_threshold_complete_and_a_retry_token_resumes(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3)))
+    created = registry.create(typed(destination, MaxFailedEntries=3))
+    assert created.status == "SUCCESS", created.message
+    assert (created.model["ImportStatus"], created.model["FailedEntries"]) == ("FAILED", 3)
+    previous = {**typed(destination, MaxFailedEntries=3), "ImportId": created.model["ImportId"]}
+    updated = registry.update(previous, typed(destination, MaxFailedEntries=3, RetryToken="retry-1"))
+    assert updated.status == "SUCCESS", updated.message
+    assert updated.model["ImportId"] == created.model["ImportId"]
+    assert updated.model["ImportStatus"] == "COMPLETED"
+    assert [c.params.get("ImportId") for c in sim.calls("StartImport")] == [None, created.model["ImportId"]]
+
+
+def test_an_update_of_the_window_is_refused_as_not_updatable(registry: RegistryDriver, destination: str) -> None:
+    created = registry.create(typed(destination))
+    previous = {**typed(destination), "ImportId": created.model["ImportId"]}
+    answer = registry.update(previous, typed(destination, EndEventTime="2024-08-01T00:00:00Z"))
+    assert (answer.status, answer.error_code) == ("FAILED", "NotUpdatable")
+    assert "EndEventTime cannot change" in answer.message
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"S3LocationUri": "trail-logs"}, "S3LocationUri: expected s3://bucket"),
+    ({"MaxFailedEntries": -1}, "MaxFailedEntries: expected a whole number"),
+    ({"WaitForCompletion": "yes"}, 'WaitForCompletion: expected "true" or "false"'),
+    ({"StartEventTime": "2024-09-01T00:00:00Z"}, "StartEventTime (2024-09-01T00:00:00+00:00) must be before"),
+])
+def test_bad_input_is_an_invalid_request_naming_the_property(registry: RegistryDriver, destination: str,
+                                                             sim: CloudTrailImportSimulator,
+                                                             overrides: dict[str, Any], named: str) -> None:
+    answer = registry.create(typed(destination, **overrides))
+    assert (answer.status, answer.error_code) == ("FAILED", "InvalidRequest")
+    assert named in answer.message
+    assert sim.calls("StartImport") == []
+
+
+def test_a_preflight_failure_is_an_invalid_request(registry: RegistryDriver, sim: CloudTrailImportSimulator) -> None:
+    store = sim.add_event_data_store("pending", status="PENDING_DELETION")
+    answer = registry.create(typed(store, Preflight=True))
+    assert (answer.status, answer.error_code) == ("FAILED", "InvalidRequest")
+    assert "Preflight of s3://trail-logs/org-trail failed" in answer.message
+    assert sim.calls("StartImport") == []
+
+
+def test_list_pages_through_list_imports(registry: RegistryDriver, destination: str,
+                                         sim: CloudTrailImportSimulator) -> None:
+    sim.page_size["ListImports"] = 4
+    owned = []
+    for month in range(1, 11):
+        answer = registry.create(typed(destination, StartEventTime=f"2023-{month:02d}-01T00:00:00Z",
+                                       EndEventTime=f"2023-{month:02d}-02T00:00:00Z"))
+        assert answer.status == "SUCCESS", answer.message
+        owned.append(answer.model["ImportId"])
+    # Imports no resource of the type owns are left out: one deleted, one started by a custom resource.
+    assert registry.delete({"ImportId": owned.pop()}).status == "SUCCESS"
+    assert ProviderDriver(sim).create(import_properties(destination, **OTHER_SOURCE)).status == "SUCCESS"
+    assert len(sim.imports) == 11
+    ids, pages = registry.list_all()
+    assert sorted(ids) == sorted(owned)
+    assert pages == 3
+
+
+def test_a_running_create_is_recorded_so_that_a_rollback_delete_stops_it(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(2)))
+    answer = registry.create(typed(destination))
+    assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
+    # Not the first answer: the resource exists, carries its ImportId, and the rollback deletes it.
+    import_id = answer.progress[0]["ImportId"]
+    assert registry.read(import_id).status == "SUCCESS"
+    assert registry.delete({"ImportId": import_id}).status == "SUCCESS"
+    assert registry.read(import_id).error_code == "NotFound"
+
+
+def test_a_create_whose_first_answer_fails_leaves_no_resource_and_no_running_import(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    # StartImport succeeds, then the first GetImport is refused.
+    sim.inject_fault("GetImport", "AccessDeniedException", message="User is not authorized")
+    answer = registry.create(typed(destination))
+    assert (answer.status, answer.error_code, answer.calls) == ("FAILED", "AccessDenied", 1)
+    assert "GetImport failed with AccessDeniedException" in answer.message
+    (import_id,) = sim.imports
+    sim.advance(30)
+    assert sim.running() == []
+    assert registry.read(import_id).error_code == "NotFound"
+    again = registry.create(typed(destination))
+    assert (again.status, again.model["ImportId"]) == ("SUCCESS", import_id)
+    assert sim.copied_events(destination) == 48_000
