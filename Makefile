@@ -15,7 +15,7 @@ export PATH = $(shell sh scripts/node-path)$(BASE_PATH)
 FLOOR_CDK = $(shell sed -n 's/.*"aws-cdk-lib>=\([0-9.]*\),.*/\1/p' pyproject.toml)
 FLOOR_VENV := .venv-floor
 
-.PHONY: setup test lint synth demo bench clean floor
+.PHONY: setup test lint synth demo bench clean floor contract
 
 # After npm ci: importing aws_cdk starts jsii on the Node that scripts/node-path chooses.
 $(VENV)/.installed: pyproject.toml | node_modules/.installed
@@ -55,7 +55,7 @@ $(FLOOR_VENV)/.installed: pyproject.toml $(VENV)/.installed
 floor: setup $(FLOOR_VENV)/.installed
 	CDK_OUTDIR=$$(mktemp -d) $(FLOOR_VENV)/bin/python app.py
 	$(FLOOR_VENV)/bin/python -m pytest -q tests/test_constructs.py tests/test_iam.py tests/test_nag.py \
-		tests/test_example_app.py
+		tests/test_example_app.py tests/test_resource_type.py
 
 synth: setup
 	npx cdk synth --quiet
@@ -63,6 +63,10 @@ synth: setup
 
 clean:
 	rm -rf $(VENV) $(FLOOR_VENV) dist-floor node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+# AWS's resource contract tests (cfn test) against the registry type's handlers, offline; also run by the suite.
+contract: setup
+	timeout 600 $(PY) registry/contract_test.py
 
 demo: setup
 	$(PY) scripts/demo.py

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -41,10 +43,31 @@ def test_cli_synthesizes_the_example_stacks_offline(cloud_assembly: Path) -> Non
     assert token["Outputs"]["ServiceToken"]["Export"]["Name"] == "CloudTrailLakeImportServiceToken"
 
 
+@functools.cache
+def _registry_schemas() -> Path:
+    """A folder holding the type's schema alone (cfn-lint reads every .json file of the folder it is given)."""
+    folder = Path(tempfile.mkdtemp(prefix="registry-schemas-"))
+    shutil.copy(ROOT / "registry" / "traillogs-cloudtraillake-import.json", folder)
+    return folder
+
+
 def _cfn_lint_errors(templates: list[str]) -> list[str]:
-    result = subprocess.run([sys.executable, "-m", "cfnlint", "--format", "parseable", *templates],
-                            capture_output=True, text=True, timeout=600, check=False)
+    """cfn-lint's errors on ``templates``, with the registry type known to it from its schema."""
+    schemas = _registry_schemas()
+    command = [str(Path(sys.executable).parent / "cfn-lint"), *templates, "--format", "parseable",
+               "--registry-schemas", str(schemas)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # Exit codes are a bit mask of errors (2), warnings (4) and informational findings (8); 1 is a crash.
+    assert result.returncode in range(0, 16, 2), result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
     return [line for line in result.stdout.splitlines() if ":E" in line]
+
+
+def test_cfn_lint_reports_the_errors_of_a_broken_template(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      Nonsense: 1\n")
+    (error,) = _cfn_lint_errors([str(broken)])
+    assert ":E3002:" in error
 
 
 def test_example_templates_pass_cfn_lint(cloud_assembly: Path) -> None:
@@ -77,12 +100,12 @@ def test_handler_asset_holds_the_handler_package_and_nothing_from_site_packages(
     assert not list(ours.rglob("__pycache__"))
 
 
-def test_raw_cloudformation_sample_passes_cfn_lint() -> None:
-    sample = ROOT / "examples" / "raw-template.yaml"
-    result = subprocess.run([sys.executable, "-m", "cfnlint", "--format", "parseable", str(sample)],
-                            capture_output=True, text=True, timeout=600, check=False)
-    assert [line for line in result.stdout.splitlines() if ":E" in line] == []
-    assert "Custom::CloudTrailLakeImport" in sample.read_text()
+@pytest.mark.parametrize(("sample", "resource_type"), [("raw-template.yaml", "Custom::CloudTrailLakeImport"),
+                                                       ("registry-template.yaml", "TrailLogs::CloudTrailLake::Import")])
+def test_plain_cloudformation_samples_pass_cfn_lint(sample: str, resource_type: str) -> None:
+    path = ROOT / "examples" / sample
+    assert _cfn_lint_errors([str(path)]) == []
+    assert f"Type: {resource_type}" in path.read_text()
 
 
 def test_standalone_asset_holds_the_handler_and_crhelper_only(cloud_assembly: Path) -> None:

@@ -195,3 +195,28 @@ def test_trail_import_refuses_a_type_registered_in_its_own_stack() -> None:
     with pytest.raises(ValueError, match="resource_type: register the type in a stack of its own"):
         TrailImport(stack, "Import", resource_type=registration, event_data_store=STORE,
                     source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs"))
+
+
+def test_trail_import_properties_are_valid_against_the_type_schema() -> None:
+    from datetime import UTC, datetime
+
+    import jsonschema
+    from aws_cdk import aws_iam
+
+    app, _, registration = _registration()
+    stack = cdk.Stack(app, "Backfill", env=ENV)
+    role = aws_iam.Role.from_role_arn(stack, "Access", "arn:aws:iam::111122223333:role/cloudtrail-lake-import/Reader")
+    TrailImport(stack, "Import", resource_type=registration, event_data_store=STORE, access_role=role,
+                source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs"), source_prefix="org-trail",
+                start_time=datetime(2019, 1, 1, tzinfo=UTC), end_time=datetime(2024, 1, 1, tzinfo=UTC),
+                retry_token="2026-11-30", preflight=False, wait_for_completion=False)
+    (resource,) = Template.from_stack(stack).find_resources("TrailLogs::CloudTrailLake::Import").values()
+    schema = type_package.schema()
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    properties = resource["Properties"]
+    assert list(validator.iter_errors(properties)) == []
+    assert properties["S3LocationUri"] == "s3://trail-logs/org-trail"
+    # And the schema is strict enough to refuse what the handler would refuse.
+    for bad in ({"MaxFailedEntries": -1}, {"S3LocationUri": "trail-logs"}, {"Unknown": "x"},
+                {"WaitForCompletion": "y"}):
+        assert list(validator.iter_errors({**properties, **bad})), bad

@@ -1,4 +1,5 @@
-"""``cloudtrail-lake-import``: preflight a source, watch an import, list imports and their failures.
+"""``cloudtrail-lake-import``: preflight a source, watch an import, list imports and their failures,
+and build the registry resource type's package for ``aws cloudformation register-type``.
 
 It uses the usual AWS settings (``AWS_PROFILE``, ``--profile``, ``--region``).
 Exit codes: 0 done, 1 a blocking preflight problem or an import that ended
@@ -181,6 +182,24 @@ def failures(obj: dict[str, Any], import_id: str, as_json: bool) -> None:
                  [[f.get("Location", ""), f.get("Status", ""), f.get("ErrorType", ""), f.get("ErrorMessage", "")]
                   for f in rows])
     click.echo(f"{len(rows)} failure(s).")
+
+
+@main.command(name="type-package")
+@click.option("--type-name", default="TrailLogs::CloudTrailLake::Import", show_default=True,
+              help="The three-part name to register the type under.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default="import-type.zip",
+              show_default=True, help="Where to write the schema handler package.")
+def type_package(type_name: str, out: str) -> None:
+    """Write the resource type's schema handler package, for aws cloudformation register-type."""
+    import shutil
+
+    from . import _type_package
+
+    shutil.copyfile(_type_package.package(type_name), out)
+    permissions = sorted({p for h in _type_package.schema(type_name)["handlers"].values()  # type: ignore[attr-defined]
+                          for p in h["permissions"]})
+    click.echo(f"Wrote {out} for {type_name}. Upload it to S3, then register it with an execution role trusted by "
+               "resources.cloudformation.amazonaws.com that may: " + ", ".join(permissions) + ".")
 
 
 def _pages(call: Callable[..., Any], key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
