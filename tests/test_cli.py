@@ -149,3 +149,16 @@ def test_the_command_starts_without_the_cdk_runtime() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             env={"PYTHONPATH": f"{root / 'constructs'}:{root / 'lambda'}", "PATH": "/usr/bin:/bin"})
     assert result.stdout.strip() == "[]"
+
+
+def test_type_package_writes_the_package_under_the_chosen_name(tmp_path: Any) -> None:
+    import zipfile
+
+    out = tmp_path / "acme.zip"
+    result = CliRunner().invoke(main, ["type-package", "--type-name", "Acme::Audit::TrailImport", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    package = zipfile.ZipFile(out)
+    assert json.loads(package.read("schema.json"))["typeName"] == "Acme::Audit::TrailImport"
+    assert json.loads(package.read(".rpdk-config"))["typeName"] == "Acme::Audit::TrailImport"
+    assert "cloudtrail:StartImport" in result.output
+    assert "ssm:PutParameter" in result.output
