@@ -61,12 +61,20 @@ def handler_request(action: str, properties: dict[str, Any] | None, *, previous:
 class RegistryDriver:
     """Runs one operation to its end, following IN_PROGRESS answers on the simulator's clock."""
 
-    def __init__(self, simulator: CloudTrailImportSimulator, max_calls: int = 5000) -> None:
+    def __init__(self, simulator: CloudTrailImportSimulator, caller: str = "", max_calls: int = 5000) -> None:
         self.simulator = simulator
+        self.caller = caller
         self.max_calls = max_calls
+        self.used: dict[str, set[str]] = {}
+        """The IAM actions each handler (create, read, ...) was authorized for as ``caller``, through the IAM model."""
 
     def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
+        world = self.simulator.iam
+        seen = len(world.decisions) if world else 0
         answer: dict[str, Any] = registry.resource(request, None)
+        if world is not None:
+            self.used.setdefault(request["action"].lower(), set()).update(
+                d.request.action for d in world.decisions[seen:] if d.request.principal == self.caller)
         return answer
 
     def run(self, action: str, properties: dict[str, Any] | None, *, previous: dict[str, Any] | None = None,

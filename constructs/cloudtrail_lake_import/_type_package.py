@@ -20,6 +20,7 @@ import tempfile
 import zipfile
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 ENTRYPOINT = "trail_import_handler.registry.resource"
 RUNTIME = "python3.12"
@@ -45,10 +46,10 @@ print(json.dumps(files))
 """
 
 
-def schema(type_name: str | None = None) -> dict[str, object]:
+def schema(type_name: str | None = None) -> dict[str, Any]:
     """The type's schema, under ``type_name`` when given."""
     text = resources.files("cloudtrail_lake_import").joinpath("resource_type_schema.json").read_text()
-    loaded: dict[str, object] = json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
     if type_name:
         loaded["typeName"] = type_name
     return loaded

@@ -196,7 +196,7 @@ def type_package(type_name: str, out: str) -> None:
     from . import _type_package
 
     shutil.copyfile(_type_package.package(type_name), out)
-    permissions = sorted({p for h in _type_package.schema(type_name)["handlers"].values()  # type: ignore[attr-defined]
+    permissions = sorted({p for h in _type_package.schema(type_name)["handlers"].values()
                           for p in h["permissions"]})
     click.echo(f"Wrote {out} for {type_name}. Upload it to S3, then register it with an execution role trusted by "
                "resources.cloudformation.amazonaws.com that may: " + ", ".join(permissions) + ".")

@@ -84,7 +84,7 @@ class ResourceTypeRegistration(Construct):
         )
         """The role the handlers run as: the schema's handler permissions, each as narrow as IAM allows."""
         self._permissions(stack, type_name, access_role_arns, preflight_buckets)
-        self.handler_permissions = sorted({p for h in schema["handlers"].values()  # type: ignore[attr-defined]
+        self.handler_permissions = sorted({p for h in schema["handlers"].values()
                                            for p in h["permissions"]})
         """Every action the schema's handlers declare."""
 

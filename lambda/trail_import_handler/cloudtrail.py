@@ -198,21 +198,11 @@ def first_failures(ct: CloudTrailClient, import_id: str, limit: int) -> list[Imp
     failures: list[ImportFailure] = []
     token: str | None = None
     while len(failures) < limit:
-        kwargs: dict[str, Any] = {"ImportId": import_id, "MaxResults": 1000}
-        if token:
-            kwargs["NextToken"] = token
-        try:
-            page = ct.list_import_failures(**kwargs)
-        except ClientError as error:
-            raise _translate("ListImportFailures", error) from error
-        for entry in page.get("Failures", []):
-            if entry.get("Status", "FAILED") == "FAILED":
-                failures.append(ImportFailure(
-                    location=entry.get("Location", "?"),
-                    error_type=entry.get("ErrorType", "?"),
-                    message=entry.get("ErrorMessage", ""),
-                ))
-        token = page.get("NextToken")
+        entries, token = _page(ct.list_import_failures, "ListImportFailures", "Failures", token,
+                               ImportId=import_id, MaxResults=1000)
+        failures += [ImportFailure(location=entry.get("Location", "?"), error_type=entry.get("ErrorType", "?"),
+                                   message=entry.get("ErrorMessage", ""))
+                     for entry in entries if entry.get("Status", "FAILED") == "FAILED"]
         if not token:
             break
     return failures[:limit]
@@ -230,30 +220,27 @@ def _start(ct: CloudTrailClient, request: dict[str, Any]) -> str:
 
 def list_page(ct: CloudTrailClient, token: str | None, max_results: int = 100) -> tuple[list[Any], str | None]:
     """One page of ListImports over every destination: its entries and the next page's token."""
-    kwargs: dict[str, Any] = {"MaxResults": max_results}
-    if token:
-        kwargs["NextToken"] = token
-    try:
-        page = ct.list_imports(**kwargs)
-    except ClientError as error:
-        raise _translate("ListImports", error) from error
-    return list(page.get("Imports", [])), page.get("NextToken")
+    return _page(ct.list_imports, "ListImports", "Imports", token, MaxResults=max_results)
 
 
 def _list_imports(ct: CloudTrailClient, destination: str) -> Iterator[Any]:
     token: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"Destination": destination, "MaxResults": 1000}
-        if token:
-            kwargs["NextToken"] = token
-        try:
-            page = ct.list_imports(**kwargs)
-        except ClientError as error:
-            raise _translate("ListImports", error) from error
-        yield from page.get("Imports", [])
-        token = page.get("NextToken")
+        imports, token = _page(ct.list_imports, "ListImports", "Imports", token, Destination=destination,
+                               MaxResults=1000)
+        yield from imports
         if not token:
             return
+
+
+def _page(call: Callable[..., Any], operation: str, key: str, token: str | None,
+          **kwargs: Any) -> tuple[list[Any], str | None]:
+    """One page of a paginated import API: its entries under ``key`` and the next page's token."""
+    try:
+        page = call(**kwargs, **({"NextToken": token} if token else {}))
+    except ClientError as error:
+        raise _translate(operation, error) from error
+    return list(page.get(key, [])), page.get("NextToken")
 
 
 def _state(answer: Any) -> ImportState:
