@@ -255,3 +255,36 @@ def test_a_create_whose_first_answer_fails_leaves_no_resource_and_no_running_imp
     again = registry.create(typed(destination))
     assert (again.status, again.model["ImportId"]) == ("SUCCESS", import_id)
     assert sim.copied_events(destination) == 48_000
+
+
+def test_a_create_waits_its_turn_while_another_import_runs(registry: RegistryDriver, destination: str,
+                                                           sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=30)))
+    blocker = ProviderDriver(sim).create(import_properties(destination, **OTHER_SOURCE, WaitForCompletion="false"))
+    answer = registry.create(typed(destination))
+    assert answer.status == "SUCCESS", answer.message
+    assert answer.model["ImportId"] not in ("", blocker.physical_id)
+    assert sim.status_of(blocker.physical_id) == "COMPLETED"
+    # While waiting its turn the resource has no ImportId yet; from its first StartImport on, every answer has.
+    waiting = [p for p in answer.progress if "ImportId" not in p]
+    assert waiting
+    started = answer.progress[len(waiting):]
+    assert started
+    assert all(p["ImportId"] == answer.model["ImportId"] for p in started)
+    assert [r.error for r in sim.requests if r.operation == "StartImport"].count(
+        "AccountHasOngoingImportException") >= 1
+
+
+def test_an_unreachable_aws_is_a_network_failure_that_names_it(registry: RegistryDriver, destination: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from trail_import_handler import ownership
+
+    def unreachable(self: object, import_id: str) -> None:
+        raise EndpointConnectionError(endpoint_url="https://ssm.us-east-1.amazonaws.com/")
+
+    monkeypatch.setattr(ownership.Ownership, "recorded", unreachable)
+    answer = registry.read("a0000000-0000-0000-0000-000000000001")
+    assert (answer.status, answer.error_code) == ("FAILED", "NetworkFailure")
+    assert "https://ssm.us-east-1.amazonaws.com/" in answer.message

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
 from cloudformation_cli_python_lib.interface import (
     Action,
@@ -271,8 +272,12 @@ def _answer(session: SessionProxy | None, request: BaseResourceHandlerRequest,
         try:
             return act(ct, owned)
         except ImportResourceError as error:
-            logger.warning("request failed", extra={"error": str(error), "code": error.code})
+            logger.warning("request failed (%s): %s", error.code or "no AWS error", error)
             return ProgressEvent.failed(_error_code(error), str(error))
+        except BotoCoreError as error:
+            # No answer from AWS at all (connection, endpoint, credentials): CloudFormation may try again.
+            logger.warning("no answer from AWS: %s", error)
+            return ProgressEvent.failed(HandlerErrorCode.NetworkFailure, f"No answer from AWS: {error}")
 
 
 def _error_code(error: ImportResourceError) -> HandlerErrorCode:
