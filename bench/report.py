@@ -132,8 +132,42 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(f"| {state.replace('_', ' ')} | {calls} | {usd['lambda']:.4f} | {usd['dynamodb']:.4f} | "
                      f"{usd['eventbridge']:.4f} | {usd['metrics']:.2f} | {usd['logs']:.4f} | "
                      f"{row['total_usd_per_month']:.2f} |")
+    lines += _registry_type(r["registry_type"]) if "registry_type" in r else []
     lines += ["", "Raw figures: results.json.", ""]
     return "\n".join(lines)
+
+
+def _registry_type(r: dict[str, Any]) -> list[str]:
+    pkg = r["package"]
+    lines = [
+        "",
+        "## The registry resource type: handler package and the long wait",
+        "",
+        "ResourceProvider.zip as ResourceTypeRegistration builds it (only the modules the handlers import) "
+        "against the CloudFormation CLI Python plugin's way (pip install of the support library with all its "
+        "dependencies, zipped; before the handler's own code is added).",
+        "",
+        "| package | zipped bytes | ratio |",
+        "|---|---:|---:|",
+        f"| ours ({pkg['files_ours']} files) | {pkg['ours_zip_bytes']:,} | "
+        f"{_ratio(pkg['ours_zip_bytes'], pkg['plugin_zip_bytes_without_handler'])} |",
+        f"| plugin's dependencies alone | {pkg['plugin_zip_bytes_without_handler']:,} | 1.00 |",
+        "",
+        "Imports played through the type's create handler on the simulator's clock: our cadence (every minute, "
+        "then a tenth of the time waited, at most every five minutes) against a check every minute. Means over "
+        "8 end times spread across five minutes. Ratios are ours / every minute.",
+        "",
+        "| import h | cadence | invocations (= GetImport calls) | ratio | wait after import s | ratio |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for hours, row in r["waiting"].items():
+        base = row["every_minute"]
+        for name, figures in row.items():
+            lines.append(f"| {hours} | {name.replace('_', ' ')} | {figures['invocations']:.1f} | "
+                         f"{_ratio(figures['invocations'], base['invocations'])} | "
+                         f"{figures['wait_after_import_seconds']:.1f} | "
+                         f"{_ratio(figures['wait_after_import_seconds'], base['wait_after_import_seconds'])} |")
+    return lines
 
 
 def chart(r: dict[str, Any], target: Path) -> None:

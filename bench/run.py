@@ -21,7 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 RESULTS = ROOT / "bench" / "results"
 
-from bench import cold_start, monitor_cost, org_scale, preflight_requests, synth_scaling, waiting  # noqa: E402
+from bench import (  # noqa: E402
+    cold_start,
+    monitor_cost,
+    org_scale,
+    preflight_requests,
+    registry_type,
+    synth_scaling,
+    waiting,
+)
 from bench.report import chart, markdown  # noqa: E402
 
 
@@ -38,7 +46,7 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine()}
     for name, module in (("synth", synth_scaling), ("waiting", waiting), ("cold_start", cold_start),
                          ("preflight", preflight_requests), ("org_scale", org_scale),
-                         ("monitor_cost", monitor_cost)):
+                         ("monitor_cost", monitor_cost), ("registry_type", registry_type)):
         started = time.perf_counter()
         results[name] = module.measure()
         print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)

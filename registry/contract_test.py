@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -41,11 +42,12 @@ import boto3  # noqa: E402
 import botocore.endpoint  # noqa: E402
 from cloudformation_cli_python_lib import resource as support_resource  # noqa: E402
 from cloudformation_cli_python_lib.boto3_proxy import SessionProxy  # noqa: E402
+from cloudformation_cli_python_lib.interface import OperationStatus, ProgressEvent  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, default_session  # noqa: E402
 from tests.handler_roles import synthesize  # noqa: E402
-from trail_import_handler import clock, registry  # noqa: E402
+from trail_import_handler import clock, cloudtrail, registry  # noqa: E402
 
 MINUTE = 60.0
 
@@ -88,23 +90,36 @@ def _endpoint(simulator: CloudTrailImportSimulator) -> Iterator[str]:
 def _break(how: str | None) -> None:
     """Swap in a deliberately wrong handler."""
     if how == "read-after-delete":
-        def read_ignoring_records(ct: Any, owned: Any, request: Any) -> Any:
+        def read_ignoring_records(ct: Any, owned: Any, request: Any) -> ProgressEvent:
             import_id = str(registry._properties(request.desiredResourceState).get("ImportId") or "")
-            state = registry.cloudtrail.get_import(ct, import_id)
+            state = cloudtrail.get_import(ct, import_id)
             if state is None:
                 return registry._not_found(import_id)
             model = registry.ImportModel(registry._model_of(state, {}))
-            return registry.ProgressEvent(status=registry.OperationStatus.SUCCESS, resourceModel=model)
-        registry._read = read_ignoring_records  # type: ignore[assignment]
+            return ProgressEvent(status=OperationStatus.SUCCESS, resourceModel=model)
+        setattr(registry, "_read", read_ignoring_records)  # noqa: B010
     elif how == "create-without-id":
         wait = registry._wait
 
-        def wait_forgetting_the_id(*args: Any) -> Any:
+        def wait_forgetting_the_id(*args: Any) -> ProgressEvent:
             event = wait(*args)
-            if event.resourceModel is not None:
-                event.resourceModel.properties.pop("ImportId", None)  # type: ignore[attr-defined]
+            if isinstance(event.resourceModel, registry.ImportModel):
+                event.resourceModel.properties.pop("ImportId", None)
             return event
-        registry._wait = wait_forgetting_the_id  # type: ignore[assignment]
+        setattr(registry, "_wait", wait_forgetting_the_id)  # noqa: B010
+
+
+class _SimulatedTime:
+    """botocore's ``time`` module, whose retry backoff passes on the simulator's clock (cfn test sleeps for real)."""
+
+    def __init__(self, simulator: CloudTrailImportSimulator) -> None:
+        self._simulator = simulator
+
+    def sleep(self, seconds: float) -> None:
+        self._simulator.advance(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 def main(argv: list[str]) -> int:
@@ -119,16 +134,17 @@ def main(argv: list[str]) -> int:
     simulator.iam = roles.world()
     simulator.add_event_data_store("trail-archive")
     simulator.default_plan = ImportPlan(duration=timedelta(minutes=3), initializing=timedelta(minutes=1))
-    botocore.endpoint.time.sleep = lambda seconds: simulator.advance(seconds)  # type: ignore[attr-defined]
-    clock.now = lambda: simulator.now  # type: ignore[assignment]
+    setattr(botocore.endpoint, "time", _SimulatedTime(simulator))  # noqa: B010
+    setattr(clock, "now", lambda: simulator.now)  # noqa: B010 - the simulator's clock stands for the handler's
 
     # cfn test calls Lambda at our endpoint (passed through), STS at AWS (answered by moto).
     moto_config: Any = {"core": {"passthrough": {"services": ["cloudtrail", "lambda"]}}}
     with mock_aws(config=moto_config), default_session(simulator, roles.registry_role) as session:
-        support_resource._get_boto_session = (  # type: ignore[assignment]
-            lambda credentials, region=None: SessionProxy(session) if credentials else None)
+        # The execution role's credentials, as CloudFormation hands them: the simulator's session here.
+        setattr(support_resource, "_get_boto_session",  # noqa: B010
+                lambda credentials, region=None: SessionProxy(session) if credentials else None)
         with _endpoint(simulator) as url:
-            from rpdk.core.cli import main as cfn
+            from rpdk.core.cli import main as cfn  # type: ignore[import-untyped]
 
             os.chdir(ROOT)
             try:
