@@ -37,14 +37,14 @@ class Answer:
 
 def handler_request(action: str, properties: dict[str, Any] | None, *, previous: dict[str, Any] | None = None,
                     context: dict[str, Any] | None = None, next_token: str | None = None,
-                    token: str | None = None) -> dict[str, Any]:
+                    token: str | None = None, type_name: str = registry.TYPE_NAME) -> dict[str, Any]:
     """A registry HandlerRequest as CloudFormation sends it."""
     return {
         "action": action,
         "awsAccountId": ACCOUNT,
         "bearerToken": token or f"token-{next(_tokens)}",
         "region": "us-east-1",
-        "resourceType": registry.TYPE_NAME,
+        "resourceType": type_name,
         "resourceTypeVersion": "00000001",
         "stackId": STACK_ID,
         "callbackContext": context,
@@ -61,8 +61,10 @@ def handler_request(action: str, properties: dict[str, Any] | None, *, previous:
 class RegistryDriver:
     """Runs one operation to its end, following IN_PROGRESS answers on the simulator's clock."""
 
-    def __init__(self, simulator: CloudTrailImportSimulator, caller: str = "", max_calls: int = 5000) -> None:
+    def __init__(self, simulator: CloudTrailImportSimulator, caller: str = "", max_calls: int = 5000,
+                 type_name: str = registry.TYPE_NAME) -> None:
         self.simulator = simulator
+        self.type_name = type_name
         self.caller = caller
         self.max_calls = max_calls
         self.used: dict[str, set[str]] = {}
@@ -79,7 +81,8 @@ class RegistryDriver:
 
     def run(self, action: str, properties: dict[str, Any] | None, *, previous: dict[str, Any] | None = None,
             next_token: str | None = None) -> Answer:
-        request = handler_request(action, properties, previous=previous, next_token=next_token)
+        request = handler_request(action, properties, previous=previous, next_token=next_token,
+                                  type_name=self.type_name)
         progress: list[dict[str, Any]] = []
         waited = 0.0
         for calls in itertools.count(1):

@@ -288,3 +288,18 @@ def test_an_unreachable_aws_is_a_network_failure_that_names_it(registry: Registr
     answer = registry.read("a0000000-0000-0000-0000-000000000001")
     assert (answer.status, answer.error_code) == ("FAILED", "NetworkFailure")
     assert "https://ssm.us-east-1.amazonaws.com/" in answer.message
+
+
+def test_records_live_under_the_registered_name_and_a_failed_claim_leaves_nothing_running(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    # Registered as TrailLogs::CloudTrailLake::Import, the role may write that path only: a type registered
+    # under another name needs a role for its own path (ResourceTypeRegistration(type_name=...) grants it).
+    registry.type_name = "Acme::Audit::TrailImport"
+    answer = registry.create(typed(destination))
+    assert (answer.status, answer.error_code) == ("FAILED", "AccessDenied")
+    assert "ssm:PutParameter of the record /Acme/Audit/TrailImport/a0000000-" in answer.message
+    sim.advance(30)
+    assert sim.running() == []
+    registry.type_name = "TrailLogs::CloudTrailLake::Import"
+    assert registry.create(typed(destination)).status == "SUCCESS"
+    assert len(sim.imports) == 1

@@ -155,9 +155,11 @@ def _create(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
         return _wait(ct, owned, "Create", desired, context)
     except ImportResourceError:
         # The contract: a Create whose first answer is FAILED made no resource, and Read must say NotFound.
-        # Nobody will own what it started then: stop it (a later Create resumes it) and forget it.
-        if first and context.get(_CONTEXT_CLAIMED):
-            _abandon(ct, owned, str(context[_CONTEXT_ID]), desired)
+        # Nobody will own what it started then: stop it (a later Create resumes it) and forget it, unless
+        # another resource owns it (the claim found its record).
+        import_id = str(context.get(_CONTEXT_ID, ""))
+        if first and lifecycle.is_import_id(import_id) and context.get(_CONTEXT_CLAIMED) is not False:
+            _abandon(ct, owned, import_id, desired)
         raise
 
 
@@ -206,12 +208,17 @@ def _wait(ct: Any, owned: Ownership, request_type: str, desired: dict[str, Any],
 
 
 def _abandon(ct: Any, owned: Ownership, import_id: str, desired: Mapping[str, Any]) -> None:
-    try:
-        lifecycle.stop_owned(ct, import_id, _writable(desired))
-    except ImportResourceError as error:
-        logger.warning("could not stop the import of a failed Create", extra={"import_id": import_id,
-                                                                               "error": str(error)})
-    owned.release(import_id)
+    """Stop and forget the import of a Create that failed at once; what cannot be done is logged, so that the
+    Create's own reason reaches CloudFormation."""
+    steps: tuple[tuple[str, Callable[[], None]], ...] = (
+        ("stop", lambda: lifecycle.stop_owned(ct, import_id, _writable(desired))),
+        ("forget", lambda: owned.release(import_id)),
+    )
+    for step, act in steps:
+        try:
+            act()
+        except ImportResourceError as error:
+            logger.warning("could not %s import %s of a failed Create: %s", step, import_id, error)
 
 
 def _claim(owned: Ownership, request_type: str, desired: Mapping[str, Any], context: MutableMapping[str, Any]) -> None:
