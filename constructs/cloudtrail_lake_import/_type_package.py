@@ -58,8 +58,14 @@ def schema(type_name: str | None = None) -> dict[str, Any]:
 @functools.cache
 def handler_files() -> tuple[tuple[str, Path], ...]:
     """(path in the zip, file) for every module the entrypoint imports, and the data files of their packages."""
-    found = json.loads(subprocess.run([sys.executable, "-I", "-c", _CLOSURE], check=True, capture_output=True,
-                                      text=True, env=_clean_env()).stdout)
+    # A fresh interpreter that finds packages where this one does, and has imported nothing yet.
+    script = f"import sys\nsys.path[:0] = {[p for p in sys.path if p]!r}\n" + _CLOSURE
+    ran = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, env=_clean_env(),
+                         check=False)
+    if ran.returncode != 0:
+        raise RuntimeError(f"cannot import {ENTRYPOINT.rsplit('.', 1)[0]} to build the resource type's handler "
+                           f"package; reinstall cdk-cloudtrail-lake-import: {ran.stderr.strip()[-800:]}")
+    found = json.loads(ran.stdout)
     entries: dict[str, Path] = {}
     for name, path in found.items():
         file = Path(path)
