@@ -1,7 +1,8 @@
 """The handlers' roles as the constructs synthesize them, deployed into the IAM model every handler test runs under.
 
 One app holds what the scenarios need: the ImportProvider and the
-StandaloneImportProvider with their handler roles, and one access role per
+StandaloneImportProvider with their handler roles, the ImportMonitor's role,
+the registry type's execution role (ResourceTypeRegistration), and one access role per
 source bucket the scenarios read (``trail-logs`` and ``other-logs``), made
 by ImportAccessRole for any event data store of the account, since the
 scenarios import into more than one.
