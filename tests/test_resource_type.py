@@ -37,6 +37,11 @@ def _arn(rest: str) -> dict[str, Any]:
     return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, rest]]}
 
 
+def _arn_with(rest: str, name: Any) -> dict[str, Any]:
+    """An ARN whose last part is a reference."""
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, rest, name]]}
+
+
 def _statements(template: Template, role_fragment: str) -> list[dict[str, Any]]:
     policies = template.find_resources("AWS::IAM::Policy")
     return [s for logical, p in policies.items() if role_fragment in logical
@@ -60,7 +65,7 @@ def test_registers_the_type_as_the_default_version_with_logging() -> None:
                                                   "Properties": {"RetentionInDays": 365}})
 
 
-def test_the_roles_trust_cloudformation_for_this_type_and_account_only() -> None:
+def test_the_execution_role_trusts_cloudformation_for_this_type_and_account_only() -> None:
     _, stack, _ = _registration()
     template = Template.from_stack(stack)
     trust = {"Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow",
@@ -70,7 +75,35 @@ def test_the_roles_trust_cloudformation_for_this_type_and_account_only() -> None
                                               ":cloudformation:us-east-1:111122223333:type/resource/"
                                               "TrailLogs-CloudTrailLake-Import/*")}}}],
              "Version": "2012-10-17"}
-    assert len(template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": trust}})) == 2
+    (role,) = template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": trust}})
+    assert "ExecutionRole" in role
+    template.has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": trust,
+                                                        "MaxSessionDuration": 8400})
+
+
+def test_the_log_delivery_role_is_the_cloudformation_clis_scoped_to_the_log_group() -> None:
+    _, stack, _ = _registration()
+    template = Template.from_stack(stack)
+    # As the CLI's LogAndMetricsDeliveryRole: CloudFormation's resource handlers, no conditions, 12 hours.
+    template.has_resource_properties("AWS::IAM::Role", {
+        "AssumeRolePolicyDocument": {
+            "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow",
+                           "Principal": {"Service": "resources.cloudformation.amazonaws.com"}}],
+            "Version": "2012-10-17"},
+        "MaxSessionDuration": 43200,
+    })
+    statements = _statements(template, "LogDeliveryRole")
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
+                       "logs:DescribeLogStreams", "logs:PutLogEvents", "cloudwatch:ListMetrics",
+                       "cloudwatch:PutMetricData"}
+    (on_group,) = [s for s in statements if "logs:PutLogEvents" in s["Action"]]
+    (group,) = template.find_resources("AWS::Logs::LogGroup")
+    # The group itself (CreateLogGroup, DescribeLogStreams) and its streams (the ARN ending in :*).
+    assert on_group["Resource"] == [_arn_with(":logs:us-east-1:111122223333:log-group:", {"Ref": group}),
+                                    {"Fn::GetAtt": [group, "Arn"]}]
+    (elsewhere,) = [s for s in statements if "cloudwatch:PutMetricData" in s["Action"]]
+    assert (elsewhere["Resource"], elsewhere.get("Condition")) == ("*", None)
 
 
 def test_the_execution_role_holds_exactly_the_schemas_handler_permissions() -> None:
@@ -110,7 +143,6 @@ def test_a_chosen_type_name_reaches_the_schema_the_trust_and_the_records() -> No
     text = json.dumps(template.to_json())
     assert "type/resource/Acme-Audit-TrailImport/*" in text
     assert "parameter/Acme/Audit/TrailImport/*" in text
-    assert "AWS/CloudFormation/Acme/Audit/TrailImport" in text
     package = zipfile.ZipFile(type_package.package(registration.type_name))
     assert json.loads(package.read("schema.json"))["typeName"] == "Acme::Audit::TrailImport"
 

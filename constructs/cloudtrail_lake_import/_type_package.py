@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -115,6 +116,4 @@ def _zip(entries: list[tuple[str, bytes]]) -> bytes:
 
 
 def _clean_env() -> dict[str, str]:
-    import os
-
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}

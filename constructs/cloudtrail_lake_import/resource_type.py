@@ -6,8 +6,8 @@ organizations:DescribeOrganization have no resource type (``*``);
 cloudtrail:GetEventDataStore takes the account's event data stores; iam:PassRole
 the access roles, passed to CloudTrail only; the S3 preflight reads the buckets
 named; SSM the type's own parameter path. The trust and the log delivery role
-follow the CloudFormation CLI's ``resource-role.yaml`` and
-``managed-upload-infrastructure.yaml``, with the confused-deputy conditions.
+follow the CloudFormation CLI's ``resource-role.yaml`` (with its confused-deputy
+conditions) and ``managed-upload-infrastructure.yaml``.
 """
 
 from __future__ import annotations
@@ -74,11 +74,14 @@ class ResourceTypeRegistration(Construct):
         """The registered type name, for ``Type:`` in templates."""
         source_arn = stack.format_arn(service="cloudformation", resource="type/resource",
                                       resource_name="-".join(parts) + "/*",
-                                      arn_format=_SLASH_RESOURCE_NAME)
+                                      arn_format=ArnFormat.SLASH_RESOURCE_NAME)
         schema = _type_package.schema(type_name)
         self.execution_role = aws_iam.Role(
             self, "ExecutionRole",
-            assumed_by=_cloudformation_resources(stack.account, source_arn),
+            assumed_by=aws_iam.ServicePrincipal("resources.cloudformation.amazonaws.com", conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "StringLike": {"aws:SourceArn": source_arn},
+            }),
             max_session_duration=_MAX_SESSION,
             description=f"Assumed by CloudFormation to run the handlers of {type_name}.",
         )
@@ -91,16 +94,7 @@ class ResourceTypeRegistration(Construct):
         self.log_group = aws_logs.LogGroup(self, "Logs", retention=log_retention,
                                            removal_policy=RemovalPolicy.RETAIN)
         """Where the handlers log."""
-        log_role = aws_iam.Role(self, "LogDeliveryRole",
-                                assumed_by=_cloudformation_resources(stack.account, source_arn),
-                                description=f"Assumed by CloudFormation to deliver logs and metrics of {type_name}.",
-                                )
-        log_role.add_to_policy(aws_iam.PolicyStatement(
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[self.log_group.log_group_arn]))
-        log_role.add_to_policy(aws_iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"], resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": "AWS/CloudFormation/" + "/".join(parts)}}))
+        log_role = self._log_delivery_role(stack, type_name)
 
         package = aws_s3_assets.Asset(self, "HandlerPackage", path=_type_package.package(type_name))
         self.version = aws_cloudformation.CfnResourceVersion(
@@ -118,10 +112,29 @@ class ResourceTypeRegistration(Construct):
         self.default_version = default
         """Makes the registered version the one templates get."""
 
-        _nag.acknowledge_wildcard(log_role, "*", "cloudwatch:PutMetricData has no resource type; the statement is "
-                                  "limited to the type's own metric namespace by cloudwatch:namespace.")
-        _nag.acknowledge_wildcard(log_role, f"{self.log_group.log_group_arn}",
+    def _log_delivery_role(self, stack: Stack, type_name: str) -> aws_iam.Role:
+        """The role CloudFormation assumes to deliver the handlers' logs and metrics: the CloudFormation CLI's
+        LogAndMetricsDeliveryRole (managed-upload-infrastructure.yaml) with its trust, actions and session length,
+        the log actions on the log group that LoggingConfig names, the others on ``*`` as there."""
+        role = aws_iam.Role(self, "LogDeliveryRole",
+                            assumed_by=aws_iam.ServicePrincipal("resources.cloudformation.amazonaws.com"),
+                            max_session_duration=Duration.hours(12),
+                            description=f"Assumed by CloudFormation to deliver logs and metrics of {type_name}.")
+        group = stack.format_arn(service="logs", resource="log-group", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                                 resource_name=self.log_group.log_group_name)
+        # CreateLogGroup and DescribeLogStreams take the group (log-group:NAME); the stream actions its streams.
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            resources=[group, self.log_group.log_group_arn]))
+        # No resource type for DescribeLogGroups; cloudwatch's metric actions, as the CLI's role, on *.
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["logs:DescribeLogGroups", "cloudwatch:ListMetrics", "cloudwatch:PutMetricData"],
+            resources=["*"]))
+        _nag.acknowledge_wildcard(role, "*", "logs:DescribeLogGroups has no resource type; cloudwatch:ListMetrics "
+                                  "and PutMetricData on * as in the CloudFormation CLI's log delivery role.")
+        _nag.acknowledge_wildcard(role, self.log_group.log_group_arn,
                                   "The log group ARN ends in :* to cover its own streams, which the handlers write.")
+        return role
 
     def _permissions(self, stack: Stack, type_name: str, access_role_arns: Sequence[str] | None,
                      preflight_buckets: Sequence[aws_s3.IBucket]) -> None:
@@ -156,12 +169,3 @@ class ResourceTypeRegistration(Construct):
 
 # As the CloudFormation CLI's resource-role.yaml: longer than one handler invocation's credentials need.
 _MAX_SESSION = Duration.seconds(8400)
-_SLASH_RESOURCE_NAME = ArnFormat.SLASH_RESOURCE_NAME
-
-
-def _cloudformation_resources(account: str, source_arn: str) -> aws_iam.IPrincipal:
-    """CloudFormation's resource handlers, for this account's registration of the type only."""
-    return aws_iam.ServicePrincipal("resources.cloudformation.amazonaws.com", conditions={
-        "StringEquals": {"aws:SourceAccount": account},
-        "StringLike": {"aws:SourceArn": source_arn},
-    })

@@ -61,8 +61,9 @@ _INVALID = frozenset({
     "EventDataStoreARNInvalidException", "EventDataStoreNotFoundException", "InvalidEventDataStoreStatusException",
     "InvalidEventDataStoreCategoryException", "InactiveEventDataStoreException", "InvalidImportSourceException",
     "InsufficientEncryptionPolicyException", "InvalidParameterException", "OperationNotPermittedException",
-    "ValidationException", "ParameterLimitExceeded",
+    "ValidationException",
 })
+_LIMITS = frozenset({"ParameterLimitExceeded"})  # the account's 10,000 standard SSM parameters
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 _THROTTLED = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
                         "TooManyUpdates"})
@@ -232,13 +233,14 @@ def _claim(owned: Ownership, request_type: str, desired: Mapping[str, Any], cont
 def _delete(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
             context: MutableMapping[str, Any]) -> ProgressEvent:
     import_id = str(_properties(request.desiredResourceState).get("ImportId") or "")
-    recorded = owned.recorded(import_id) if lifecycle.is_import_id(import_id) else None
-    if recorded is None:
-        return _not_found(import_id)
     if _CONTEXT_ID not in context:
-        lifecycle.begin(ct, "Delete", recorded, request_id=request.clientRequestToken, physical_id=import_id)
+        missing = _not_owned(owned, import_id)
+        if missing is not None:
+            return missing
+        lifecycle.begin(ct, "Delete", None, request_id=request.clientRequestToken, physical_id=import_id)
         context = _context(Begun(import_id))
-    progress = lifecycle.check(ct, "Delete", recorded, begun=Begun(import_id))
+    # An ImportId alone names what to stop; the properties matter only for a request still waiting its turn.
+    progress = lifecycle.check(ct, "Delete", None, begun=Begun(import_id))
     if not progress.complete:
         return ProgressEvent(status=OperationStatus.IN_PROGRESS, resourceModel=ImportModel({"ImportId": import_id}),
                              callbackContext=dict(context), callbackDelaySeconds=min(callback_seconds(timedelta()), 10))
@@ -294,6 +296,8 @@ def _error_code(error: ImportResourceError) -> HandlerErrorCode:
         return HandlerErrorCode.AccessDenied
     if error.code in _THROTTLED:
         return HandlerErrorCode.Throttling
+    if error.code in _LIMITS:
+        return HandlerErrorCode.ServiceLimitExceeded
     if isinstance(error, TransientError):
         return HandlerErrorCode.ServiceInternalError
     if not error.code or error.code in _INVALID:
