@@ -22,7 +22,6 @@ import json
 import os
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -45,7 +44,12 @@ from cloudformation_cli_python_lib.boto3_proxy import SessionProxy  # noqa: E402
 from cloudformation_cli_python_lib.interface import OperationStatus, ProgressEvent  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, default_session  # noqa: E402
+from cloudtrail_lake_import.testing import (  # noqa: E402
+    CloudTrailImportSimulator,
+    ImportPlan,
+    SimulatedTime,
+    default_session,
+)
 from tests.handler_roles import synthesize  # noqa: E402
 from trail_import_handler import clock, cloudtrail, registry  # noqa: E402
 
@@ -109,19 +113,6 @@ def _break(how: str | None) -> None:
         setattr(registry, "_wait", wait_forgetting_the_id)  # noqa: B010
 
 
-class _SimulatedTime:
-    """botocore's ``time`` module, whose retry backoff passes on the simulator's clock (cfn test sleeps for real)."""
-
-    def __init__(self, simulator: CloudTrailImportSimulator) -> None:
-        self._simulator = simulator
-
-    def sleep(self, seconds: float) -> None:
-        self._simulator.advance(seconds)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--break", dest="broken", choices=["read-after-delete", "create-without-id"])
@@ -134,7 +125,7 @@ def main(argv: list[str]) -> int:
     simulator.iam = roles.world()
     simulator.add_event_data_store("trail-archive")
     simulator.default_plan = ImportPlan(duration=timedelta(minutes=3), initializing=timedelta(minutes=1))
-    setattr(botocore.endpoint, "time", _SimulatedTime(simulator))  # noqa: B010
+    setattr(botocore.endpoint, "time", SimulatedTime(simulator))  # noqa: B010
     setattr(clock, "now", lambda: simulator.now)  # noqa: B010 - the simulator's clock stands for the handler's
 
     # cfn test calls Lambda at our endpoint (passed through), STS at AWS (answered by moto).

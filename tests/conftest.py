@@ -21,30 +21,19 @@ os.environ["PATH"] = node_first(os.environ["PATH"])
 
 from moto import mock_aws
 
-from cloudtrail_lake_import.testing import MOTO_CONFIG, CloudTrailImportSimulator, IamWorld, default_session
+from cloudtrail_lake_import.testing import (
+    MOTO_CONFIG,
+    CloudTrailImportSimulator,
+    IamWorld,
+    SimulatedTime,
+    default_session,
+)
 from tests.driver import ProviderDriver, import_properties
 from tests.handler_roles import HandlerRoles, synthesize
 from trail_import_handler import clock
 
 # Every authorization the IAM model decided in this run, for the closing summary.
 _DECIDED = {"allowed": 0, "denied": 0}
-
-
-class SimulatedTime:
-    """botocore's ``time`` module, whose retry backoff passes on the simulator's clock."""
-
-    def __init__(self, simulator: CloudTrailImportSimulator) -> None:
-        self._simulator = simulator
-        self.slept = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.slept += seconds
-        self._simulator.advance(seconds)
-
-    def __getattr__(self, name: str) -> Any:
-        import time
-
-        return getattr(time, name)
 
 
 @pytest.fixture(scope="session")

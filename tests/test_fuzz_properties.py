@@ -11,9 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, default_session
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, SimulatedTime, default_session
 from cloudtrail_lake_import.testing.framework import ProviderFramework
-from tests.conftest import SimulatedTime
 from tests.driver import ProviderDriver, import_properties
 from tests.handler_roles import HandlerRoles
 from trail_import_handler import provider

@@ -8,7 +8,7 @@ it as ``simulator.iam`` and give ``default_session`` a caller, and every call
 is authorized as IAM would, StartImport's checks on the access role included.
 """
 
-from ._wire import MOTO_CONFIG, Connection, default_session
+from ._wire import MOTO_CONFIG, Connection, SimulatedTime, default_session
 from .deployment import Deployment
 from .enforcement import IamEnforcement
 from .iam_world import IamWorld
@@ -26,6 +26,7 @@ __all__ = [
     "Request",
     "ScriptedFailure",
     "ServiceError",
+    "SimulatedTime",
     "default_session",
     "failures",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,22 @@ def _encode(value: object) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+class SimulatedTime:
+    """A stand-in for botocore's ``time`` module (``botocore.endpoint.time``): retry backoff passes on the
+    simulator's clock instead of the wall clock; everything else is the real module."""
+
+    def __init__(self, simulator: CloudTrailImportSimulator) -> None:
+        self._simulator = simulator
+        self.slept = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self._simulator.advance(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 # moto answers every service it knows, CloudTrail included, and resets boto3's
