@@ -10,8 +10,16 @@ ResourceTypeRegistration synthesizes. moto also answers the STS calls
 ``cfn test`` makes for its credentials and account, which it sends to a
 hard-coded ``sts.<region>.amazonaws.com``.
 
-Usage: ``python registry/contract_test.py [--break read-after-delete|create-without-id] [-- pytest args]``.
-``--break`` swaps in a deliberately wrong handler, to show that the suite catches it.
+The inputs (``registry/inputs``) name their resources by CloudFormation
+exports, as in the publisher's account where the prerequisites stack
+(``registry/contract-prerequisites.yaml``) exports them; here the exports are
+the simulator's resources (``EXPORTS``), handed to ``cfn test`` in place of
+its ListExports call.
+
+Usage: ``python registry/contract_test.py [--busy MINUTES] [--break read-after-delete|create-without-id|
+waiting-without-id] [-- pytest args]``. ``--busy`` has another import hold the account for the first
+MINUTES (one invocation is a minute). ``--break`` swaps in a deliberately wrong handler, to show that the
+suite catches it.
 Exit status: that of ``cfn test`` (0 when every test passed or was skipped).
 """
 
@@ -50,10 +58,18 @@ from cloudtrail_lake_import.testing import (  # noqa: E402
     SimulatedTime,
     default_session,
 )
-from tests.handler_roles import synthesize  # noqa: E402
+from tests.driver import ROLE_ARN  # noqa: E402
+from tests.handler_roles import STORE_ARN, synthesize  # noqa: E402
 from trail_import_handler import clock, cloudtrail, registry  # noqa: E402
 
 MINUTE = 60.0
+# What the prerequisites stack exports in a real account, as the simulator's resources.
+EXPORTS = {
+    "CloudTrailLakeImportContract-EventDataStoreArn": STORE_ARN,
+    "CloudTrailLakeImportContract-SourceUri": "s3://trail-logs/org-trail",
+    "CloudTrailLakeImportContract-SourceRegion": "us-east-1",
+    "CloudTrailLakeImportContract-AccessRoleArn": ROLE_ARN,
+}
 
 
 class _Invocations(BaseHTTPRequestHandler):
@@ -95,11 +111,12 @@ def _break(how: str | None) -> None:
     """Swap in a deliberately wrong handler."""
     if how == "read-after-delete":
         def read_ignoring_records(ct: Any, owned: Any, request: Any) -> ProgressEvent:
-            import_id = str(registry._properties(request.desiredResourceState).get("ImportId") or "")
-            state = cloudtrail.get_import(ct, import_id)
+            resource_id = str(registry._properties(request.desiredResourceState).get("Id") or "")
+            imports = [i for i in cloudtrail.list_page(ct, None)[0] if i["ImportStatus"] == "COMPLETED"]
+            state = cloudtrail.get_import(ct, imports[-1]["ImportId"]) if imports else None
             if state is None:
-                return registry._not_found(import_id)
-            model = registry.ImportModel(registry._model_of(state, {}))
+                return registry._not_found(resource_id)
+            model = registry.ImportModel({"Id": resource_id, **registry._model_of(state, {})})
             return ProgressEvent(status=OperationStatus.SUCCESS, resourceModel=model)
         setattr(registry, "_read", read_ignoring_records)  # noqa: B010
     elif how == "create-without-id":
@@ -108,14 +125,28 @@ def _break(how: str | None) -> None:
         def wait_forgetting_the_id(*args: Any) -> ProgressEvent:
             event = wait(*args)
             if isinstance(event.resourceModel, registry.ImportModel):
-                event.resourceModel.properties.pop("ImportId", None)
+                event.resourceModel.properties.pop("Id", None)
             return event
         setattr(registry, "_wait", wait_forgetting_the_id)  # noqa: B010
+    elif how == "waiting-without-id":
+        wait = registry._wait
+
+        def wait_naming_only_the_import(*args: Any) -> ProgressEvent:
+            # The type's first design: a resource known by its ImportId alone, which a waiting Create lacks.
+            event = wait(*args)
+            model = event.resourceModel
+            if isinstance(model, registry.ImportModel) and "ImportId" not in model.properties:
+                model.properties.pop("Id", None)
+            return event
+        setattr(registry, "_wait", wait_naming_only_the_import)  # noqa: B010
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--break", dest="broken", choices=["read-after-delete", "create-without-id"])
+    parser.add_argument("--break", dest="broken",
+                        choices=["read-after-delete", "create-without-id", "waiting-without-id"])
+    parser.add_argument("--busy", type=int, default=0, metavar="MINUTES",
+                        help="another import holds the account for the first MINUTES")
     args, pytest_args = parser.parse_known_args(argv)
     pytest_args = [a for a in pytest_args if a != "--"]
     _break(args.broken)
@@ -123,8 +154,10 @@ def main(argv: list[str]) -> int:
     roles = synthesize()
     simulator = CloudTrailImportSimulator()
     simulator.iam = roles.world()
-    simulator.add_event_data_store("trail-archive")
+    simulator.add_event_data_store(STORE_ARN)
     simulator.default_plan = ImportPlan(duration=timedelta(minutes=3), initializing=timedelta(minutes=1))
+    if args.busy:
+        simulator.hold_account(timedelta(minutes=args.busy))
     setattr(botocore.endpoint, "time", SimulatedTime(simulator))  # noqa: B010
     setattr(clock, "now", lambda: simulator.now)  # noqa: B010 - the simulator's clock stands for the handler's
 
@@ -135,7 +168,10 @@ def main(argv: list[str]) -> int:
         setattr(support_resource, "_get_boto_session",  # noqa: B010
                 lambda credentials, region=None: SessionProxy(session) if credentials else None)
         with _endpoint(simulator) as url:
+            from rpdk.core import test as cfn_test  # type: ignore[import-untyped]
             from rpdk.core.cli import main as cfn  # type: ignore[import-untyped]
+
+            setattr(cfn_test, "get_cloudformation_exports", lambda *args, **kwargs: dict(EXPORTS))  # noqa: B010
 
             os.chdir(ROOT)
             try:

@@ -69,18 +69,24 @@ class RegistryDriver:
         self.max_calls = max_calls
         self.used: dict[str, set[str]] = {}
         """The IAM actions each handler (create, read, ...) was authorized for as ``caller``, through the IAM model."""
+        self.invocation_seconds: list[float] = []
+        """How long each invocation took on the simulator's clock (throttled requests wait on it)."""
 
     def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
         world = self.simulator.iam
         seen = len(world.decisions) if world else 0
+        began = self.simulator.now
         answer: dict[str, Any] = registry.resource(request, None)
+        self.invocation_seconds.append((self.simulator.now - began).total_seconds())
         if world is not None:
             self.used.setdefault(request["action"].lower(), set()).update(
                 d.request.action for d in world.decisions[seen:] if d.request.principal == self.caller)
         return answer
 
     def run(self, action: str, properties: dict[str, Any] | None, *, previous: dict[str, Any] | None = None,
-            next_token: str | None = None) -> Answer:
+            next_token: str | None = None, stop_after: int | None = None) -> Answer:
+        """Follow the operation to its end; or, with ``stop_after``, only that many invocations, as when a stack
+        rolls back while it still waits (the answer is then the last IN_PROGRESS one)."""
         request = handler_request(action, properties, previous=previous, next_token=next_token,
                                   type_name=self.type_name)
         progress: list[dict[str, Any]] = []
@@ -95,6 +101,8 @@ class RegistryDriver:
             assert "errorCode" not in answer
             assert not answer.get("resourceModels")
             progress.append(dict(answer.get("resourceModel") or {}))
+            if stop_after is not None and calls >= stop_after:
+                return Answer("IN_PROGRESS", progress[-1], calls=calls, waited=waited, progress=progress)
             delay = float(answer.get("callbackDelaySeconds", 0))
             waited += delay
             self.simulator.advance(delay)
@@ -105,23 +113,23 @@ class RegistryDriver:
     def create(self, properties: dict[str, Any]) -> Answer:
         return self.run("CREATE", properties)
 
-    def read(self, import_id: str) -> Answer:
-        return self.run("READ", {"ImportId": import_id})
+    def read(self, resource_id: str) -> Answer:
+        return self.run("READ", {"Id": resource_id})
 
     def update(self, model: dict[str, Any], properties: dict[str, Any]) -> Answer:
-        return self.run("UPDATE", {**properties, "ImportId": model["ImportId"]}, previous=model)
+        return self.run("UPDATE", {**properties, "Id": model["Id"]}, previous=model)
 
     def delete(self, model: dict[str, Any]) -> Answer:
         return self.run("DELETE", model)
 
     def list_all(self) -> tuple[list[str], int]:
-        """Every ImportId the list handler returns, following nextToken; and the pages it took."""
+        """Every Id the list handler returns, following nextToken; and the pages it took."""
         ids: list[str] = []
         token: str | None = None
         for pages in itertools.count(1):
             answer = self.run("LIST", {}, next_token=token)
             assert answer.status == "SUCCESS", answer.message
-            ids += [m["ImportId"] for m in answer.models]
+            ids += [m["Id"] for m in answer.models]
             token = answer.next_token
             if not token:
                 return ids, pages

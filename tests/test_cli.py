@@ -61,7 +61,7 @@ def test_preflight_json_and_a_blocking_problem_exits_1(aws: CloudTrailImportSimu
 def test_preflight_with_a_bad_time_says_which_and_exits_2(aws: CloudTrailImportSimulator) -> None:
     result = _run(aws, "preflight", f"s3://{BUCKET}", "--bucket-region", "us-east-1", "--start", "monday")
     assert result.exit_code == 2
-    assert "StartEventTime: expected an ISO 8601 time" in result.output
+    assert "StartEventTime: expected an RFC 3339 time with seconds and an offset" in result.output
 
 
 def test_watch_follows_an_import_until_it_completes(aws: CloudTrailImportSimulator, props: dict[str, str]) -> None:

@@ -299,7 +299,7 @@ def test_existing_access_role_is_used_as_given() -> None:
          "start_time (2024-01-01T00:00:00+00:00) must be before end_time"),
         ({"timeout": cdk.Duration.minutes(90)}, "timeout must be whole minutes from 1 to 55"),
         ({"timeout": cdk.Duration.seconds(90)}, "timeout must be whole minutes from 1 to 55"),
-        ({"max_failed_entries": -1}, "max_failed_entries must be 0 or more"),
+        ({"max_failed_entries": -1}, "max_failed_entries must be a whole number from 0 to 9223372036854775807"),
         ({"event_data_store": "my-store"}, "event_data_store must be a CfnEventDataStore or an event data store ARN"),
         ({"source_prefix": "a//b"}, "source_prefix must not contain '//'"),
     ],

@@ -82,7 +82,7 @@ def test_create_rejected_in_on_event_gets_the_marker_and_its_delete_never_reache
     created = cfn.send("Create", {**props, "EndEventTime": "soon"}).response
     assert created["Status"] == "FAILED"
     assert created["PhysicalResourceId"] == CREATE_FAILED
-    assert created["Reason"].startswith("Error: EndEventTime: expected an ISO 8601 time with an offset")
+    assert created["Reason"].startswith("Error: EndEventTime: expected an RFC 3339 time with seconds and an offset")
     rollback = cfn.send("Delete", props, physical_id=CREATE_FAILED)
     assert rollback.response["Status"] == "SUCCESS"
     assert rollback.invocations == []

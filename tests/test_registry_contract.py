@@ -20,8 +20,8 @@ from trail_import_handler import registry
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = ROOT / "registry"
 RUN_LIMIT = 600
-# The contract tests that cannot apply to this type, and why: ImportId, its only identifier, is read-only
-# (CloudTrail assigns it), and an import takes no tags.
+# The contract tests that cannot apply to this type, and why: Id, its only identifier, is read-only (the type
+# assigns it when a Create begins), and an import takes no tags.
 EXPECTED_SKIPS = {"No writable identifiers. Skipping test.": 2, "Resource is not taggable. Skipping test.": 1,
                   "Resource is not tagUpdatable. Skipping test.": 1}
 
@@ -48,7 +48,8 @@ def test_the_handlers_agree_with_the_schema() -> None:
     assert schema["typeName"] == registry.TYPE_NAME
     assert [p.rsplit("/", 1)[-1] for p in schema["createOnlyProperties"]] == list(registry.CREATE_ONLY)
     assert [p.rsplit("/", 1)[-1] for p in schema["writeOnlyProperties"]] == list(registry.WRITE_ONLY)
-    assert schema["primaryIdentifier"] == ["/properties/ImportId"]
+    assert schema["primaryIdentifier"] == ["/properties/Id"]
+    assert "/properties/Id" in schema["readOnlyProperties"]
     # The create and update handlers give up two checks before the registry's limit, which they declare.
     for handler in ("create", "update"):
         assert schema["handlers"][handler]["timeoutInMinutes"] == 2160
@@ -57,8 +58,10 @@ def test_the_handlers_agree_with_the_schema() -> None:
     assert config["entrypoint"] == "trail_import_handler.registry.resource"
 
 
-def test_cfn_test_passes_every_applicable_contract_test() -> None:
-    result = _contract()
+# Each invocation is a simulated minute: with the account busy for five, the first Creates wait their turn.
+@pytest.mark.parametrize("busy_minutes", [0, 5], ids=["account-free", "account-busy"])
+def test_cfn_test_passes_every_applicable_contract_test(busy_minutes: int) -> None:
+    result = _contract("--busy", str(busy_minutes))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     counts = _counts(output)
@@ -71,12 +74,14 @@ def test_cfn_test_passes_every_applicable_contract_test() -> None:
     assert found == EXPECTED_SKIPS
 
 
-@pytest.mark.parametrize(("broken", "caught_by"), [
-    ("read-after-delete", "contract_delete_read"),
-    ("create-without-id", "contract_create_delete"),
+@pytest.mark.parametrize(("broken", "busy_minutes", "caught_by"), [
+    ("read-after-delete", 0, "contract_delete_read"),
+    ("create-without-id", 0, "contract_create_delete"),
+    # What the type did when it was known by its ImportId: a Create waiting its turn had no identifier.
+    ("waiting-without-id", 5, "contract_create_delete"),
 ])
-def test_a_wrong_handler_turns_cfn_test_red(broken: str, caught_by: str) -> None:
-    result = _contract("--break", broken)
+def test_a_wrong_handler_turns_cfn_test_red(broken: str, busy_minutes: int, caught_by: str) -> None:
+    result = _contract("--break", broken, "--busy", str(busy_minutes))
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-4000:]
     assert re.search(rf"^(FAILED|ERROR) \S*::{caught_by}\b", output, re.MULTILINE), output[-4000:]

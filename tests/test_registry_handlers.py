@@ -8,7 +8,7 @@ the IAM model.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -18,7 +18,7 @@ from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
 
 from cloudtrail_lake_import import _type_package as type_package
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
-from tests.driver import OTHER_SOURCE, ROLE_ARN, ProviderDriver, import_properties
+from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ROLE_ARN, ProviderDriver, import_properties
 from tests.handler_roles import HandlerRoles
 from tests.registry_driver import RegistryDriver
 
@@ -61,7 +61,8 @@ def test_a_ten_hour_import_completes_inside_one_create(registry: RegistryDriver,
     assert answer.waited >= 10 * 3600
     # A check every minute at first, every five minutes once the import has run 50 minutes.
     assert 120 < answer.calls < 200
-    # Every IN_PROGRESS answer carried the primary identifier once the import existed, and statistics grew.
+    # Every IN_PROGRESS answer carried the primary identifier, and the ImportId once the import existed.
+    assert all(p["Id"] == answer.model["Id"] for p in answer.progress)
     assert all(p["ImportId"] == answer.model["ImportId"] for p in answer.progress)
     events = [p.get("EventsCompleted", 0) for p in answer.progress]
     assert events == sorted(events)
@@ -81,26 +82,27 @@ def test_the_custom_resource_gives_up_on_the_same_import_after_an_hour(sim: Clou
 
 def test_read_list_and_delete(registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
     created = registry.create(typed(destination, StartEventTime="2024-01-01T00:00:00+00:00"))
-    import_id = created.model["ImportId"]
-    read = registry.read(import_id)
+    resource_id, import_id = created.model["Id"], created.model["ImportId"]
+    assert resource_id != import_id
+    read = registry.read(resource_id)
     assert read.status == "SUCCESS", read.message
     assert read.model == {
-        "ImportId": import_id, "ImportStatus": "COMPLETED", "EventDataStoreArn": destination,
+        "Id": resource_id, "ImportId": import_id, "ImportStatus": "COMPLETED", "EventDataStoreArn": destination,
         "S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": "us-east-1", "S3BucketAccessRoleArn": ROLE_ARN,
         # As the template wrote it, since it names the same instant as GetImport's.
         "StartEventTime": "2024-01-01T00:00:00+00:00", "EndEventTime": "2024-07-01T00:00:00Z",
         "PrefixesFound": 12, "PrefixesCompleted": 12, "FilesCompleted": 240, "EventsCompleted": 48_000,
         "FailedEntries": 0,
     }
-    assert registry.list_all()[0] == [import_id]
+    assert registry.list_all()[0] == [resource_id]
     deleted = registry.delete(created.model)
     assert deleted.status == "SUCCESS", deleted.message
     # The import outlives the resource; the resource is gone.
     assert sim.status_of(import_id) == "COMPLETED"
-    for after in (registry.read(import_id), registry.delete(created.model),
+    for after in (registry.read(resource_id), registry.delete(created.model),
                   registry.update(created.model, typed(destination, RetryToken="x"))):
         assert (after.status, after.error_code) == ("FAILED", "NotFound")
-        assert import_id in after.message
+        assert resource_id in after.message
     assert registry.list_all()[0] == []
 
 
@@ -172,7 +174,8 @@ def test_failed_entries_within_the_threshold_complete_and_a_retry_token_resumes(
     created = registry.create(typed(destination, MaxFailedEntries=3))
     assert created.status == "SUCCESS", created.message
     assert (created.model["ImportStatus"], created.model["FailedEntries"]) == ("FAILED", 3)
-    previous = {**typed(destination, MaxFailedEntries=3), "ImportId": created.model["ImportId"]}
+    previous = {**typed(destination, MaxFailedEntries=3), "Id": created.model["Id"],
+                "ImportId": created.model["ImportId"]}
     updated = registry.update(previous, typed(destination, MaxFailedEntries=3, RetryToken="retry-1"))
     assert updated.status == "SUCCESS", updated.message
     assert updated.model["ImportId"] == created.model["ImportId"]
@@ -182,7 +185,7 @@ def test_failed_entries_within_the_threshold_complete_and_a_retry_token_resumes(
 
 def test_an_update_of_the_window_is_refused_as_not_updatable(registry: RegistryDriver, destination: str) -> None:
     created = registry.create(typed(destination))
-    previous = {**typed(destination), "ImportId": created.model["ImportId"]}
+    previous = {**typed(destination), "Id": created.model["Id"], "ImportId": created.model["ImportId"]}
     answer = registry.update(previous, typed(destination, EndEventTime="2024-08-01T00:00:00Z"))
     assert (answer.status, answer.error_code) == ("FAILED", "NotUpdatable")
     assert "EndEventTime cannot change" in answer.message
@@ -211,22 +214,22 @@ def test_a_preflight_failure_is_an_invalid_request(registry: RegistryDriver, sim
     assert sim.calls("StartImport") == []
 
 
-def test_list_pages_through_list_imports(registry: RegistryDriver, destination: str,
-                                         sim: CloudTrailImportSimulator) -> None:
-    sim.page_size["ListImports"] = 4
+def test_list_pages_through_the_types_resources(registry: RegistryDriver, destination: str,
+                                                sim: CloudTrailImportSimulator) -> None:
     owned = []
-    for month in range(1, 11):
+    for month in range(1, 13):
         answer = registry.create(typed(destination, StartEventTime=f"2023-{month:02d}-01T00:00:00Z",
                                        EndEventTime=f"2023-{month:02d}-02T00:00:00Z"))
         assert answer.status == "SUCCESS", answer.message
-        owned.append(answer.model["ImportId"])
+        owned.append(answer.model["Id"])
     # Imports no resource of the type owns are left out: one deleted, one started by a custom resource.
-    assert registry.delete({"ImportId": owned.pop()}).status == "SUCCESS"
+    assert registry.delete({"Id": owned.pop()}).status == "SUCCESS"
     assert ProviderDriver(sim).create(import_properties(destination, **OTHER_SOURCE)).status == "SUCCESS"
-    assert len(sim.imports) == 11
+    assert len(sim.imports) == 13
     ids, pages = registry.list_all()
     assert sorted(ids) == sorted(owned)
-    assert pages == 3
+    # GetParametersByPath answers ten records a page at most.
+    assert pages == 2
 
 
 def test_a_running_create_is_recorded_so_that_a_rollback_delete_stops_it(
@@ -234,11 +237,11 @@ def test_a_running_create_is_recorded_so_that_a_rollback_delete_stops_it(
     sim.plan_next_import(ImportPlan(failures=failures(2)))
     answer = registry.create(typed(destination))
     assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
-    # Not the first answer: the resource exists, carries its ImportId, and the rollback deletes it.
-    import_id = answer.progress[0]["ImportId"]
-    assert registry.read(import_id).status == "SUCCESS"
-    assert registry.delete({"ImportId": import_id}).status == "SUCCESS"
-    assert registry.read(import_id).error_code == "NotFound"
+    # Not the first answer: the resource exists, carries its Id, and the rollback deletes it.
+    resource_id = answer.progress[0]["Id"]
+    assert registry.read(resource_id).status == "SUCCESS"
+    assert registry.delete({"Id": resource_id}).status == "SUCCESS"
+    assert registry.read(resource_id).error_code == "NotFound"
 
 
 def test_a_create_whose_first_answer_fails_leaves_no_resource_and_no_running_import(
@@ -251,7 +254,7 @@ def test_a_create_whose_first_answer_fails_leaves_no_resource_and_no_running_imp
     (import_id,) = sim.imports
     sim.advance(30)
     assert sim.running() == []
-    assert registry.read(import_id).error_code == "NotFound"
+    assert registry.list_all()[0] == []
     again = registry.create(typed(destination))
     assert (again.status, again.model["ImportId"]) == ("SUCCESS", import_id)
     assert sim.copied_events(destination) == 48_000
@@ -265,7 +268,9 @@ def test_a_create_waits_its_turn_while_another_import_runs(registry: RegistryDri
     assert answer.status == "SUCCESS", answer.message
     assert answer.model["ImportId"] not in ("", blocker.physical_id)
     assert sim.status_of(blocker.physical_id) == "COMPLETED"
-    # While waiting its turn the resource has no ImportId yet; from its first StartImport on, every answer has.
+    # Every answer names the resource by its Id; while waiting its turn it has no ImportId yet, and from its
+    # first StartImport on, every answer has.
+    assert all(p["Id"] == answer.model["Id"] for p in answer.progress)
     waiting = [p for p in answer.progress if "ImportId" not in p]
     assert waiting
     started = answer.progress[len(waiting):]
@@ -290,16 +295,104 @@ def test_an_unreachable_aws_is_a_network_failure_that_names_it(registry: Registr
     assert "https://ssm.us-east-1.amazonaws.com/" in answer.message
 
 
-def test_records_live_under_the_registered_name_and_a_failed_claim_leaves_nothing_running(
+def test_records_live_under_the_registered_name_and_a_failed_claim_starts_nothing(
         registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
     # Registered as TrailLogs::CloudTrailLake::Import, the role may write that path only: a type registered
     # under another name needs a role for its own path (ResourceTypeRegistration(type_name=...) grants it).
     registry.type_name = "Acme::Audit::TrailImport"
     answer = registry.create(typed(destination))
     assert (answer.status, answer.error_code) == ("FAILED", "AccessDenied")
-    assert "ssm:PutParameter of the record /Acme/Audit/TrailImport/a0000000-" in answer.message
-    sim.advance(30)
-    assert sim.running() == []
+    assert "ssm:PutParameter of the record /Acme/Audit/TrailImport/" in answer.message
+    # The record comes before StartImport: nothing was started that nobody would own.
+    assert sim.imports == {}
     registry.type_name = "TrailLogs::CloudTrailLake::Import"
     assert registry.create(typed(destination)).status == "SUCCESS"
     assert len(sim.imports) == 1
+
+
+def test_a_rollback_of_a_create_still_waiting_its_turn_deletes_it_and_nothing_runs_afterwards(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=3)))
+    blocker = ProviderDriver(sim).create(import_properties(destination, **BLOCKING_SOURCE, WaitForCompletion="false"))
+    waiting = registry.run("CREATE", typed(destination), stop_after=5)
+    # CloudFormation has the resource's identifier from the first answer on, though no import exists yet.
+    assert waiting.status == "IN_PROGRESS"
+    assert {p["Id"] for p in waiting.progress} == {waiting.model["Id"]}
+    assert all("ImportId" not in p for p in waiting.progress)
+    # The stack rolls back: CloudFormation deletes the resource by the model of its last answer.
+    deleted = registry.delete(waiting.model)
+    assert deleted.status == "SUCCESS", deleted.message
+    assert registry.read(waiting.model["Id"]).error_code == "NotFound"
+    assert registry.list_all()[0] == []
+    # The blocker ends and the account is free: nothing of the deleted resource ever starts.
+    sim.advance(4 * 3600)
+    assert list(sim.imports) == [blocker.physical_id]
+    assert sim.running() == []
+
+
+def test_a_rollback_after_the_waiting_create_started_its_import_stops_it(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
+    blocker = ProviderDriver(sim).create(import_properties(destination, **BLOCKING_SOURCE, WaitForCompletion="false"))
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=5)))
+    answer = registry.run("CREATE", typed(destination), stop_after=40)
+    assert answer.status == "IN_PROGRESS"
+    import_id = answer.model["ImportId"]
+    assert import_id != blocker.physical_id
+    assert sim.status_of(import_id) == "IN_PROGRESS"
+    assert registry.delete(answer.model).status == "SUCCESS"
+    assert sim.status_of(import_id) == "STOPPED"
+    assert sim.running() == []
+
+
+def _past_imports(sim: CloudTrailImportSimulator, destination: str, count: int, *, stopped_at: int) -> str:
+    """``count`` past imports of ``destination``; the one at ``stopped_at`` is a stopped copy of ``typed``'s window
+    and source (its id is returned), the others near misses: another source, or another window."""
+    source = {"S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": "us-east-1",
+              "S3BucketAccessRoleArn": ROLE_ARN}
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 7, 1, tzinfo=UTC)
+    other_source = {**source, "S3LocationUri": "s3://trail-logs/other-trail"}
+    stopped = ""
+    for n in range(count):
+        if n == stopped_at:
+            stopped = sim.add_past_import(destination, source, start=start, end=end, status="STOPPED")
+        elif n % 2:
+            sim.add_past_import(destination, other_source, start=start, end=end)
+        else:
+            sim.add_past_import(destination, source, start=datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=n),
+                                end=datetime(2020, 1, 2, tzinfo=UTC) + timedelta(days=n))
+    return stopped
+
+
+def test_a_create_adopts_the_right_import_among_500_past_ones_each_invocation_within_60_seconds(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    stopped = _past_imports(sim, destination, 500, stopped_at=400)
+    sim.throttle("GetImport", per_second=1.0)
+    answer = registry.create(typed(destination))
+    assert answer.status == "SUCCESS", answer.message
+    # The copy of this very window that was stopped midway is resumed, not copied afresh.
+    assert answer.model["ImportId"] == stopped
+    assert [c.params.get("ImportId") for c in sim.calls("StartImport")] == [stopped]
+    assert len(sim.imports) == 500
+    # Every invocation answered within CloudFormation's 60 seconds; reading 500 imports at one a second took many.
+    assert max(registry.invocation_seconds) <= 60, max(registry.invocation_seconds)
+    assert sum(1 for p in answer.progress if "ImportId" not in p) >= 10
+    # While it searched, every answer carried the resource's identifier.
+    assert all(p.get("Id") == answer.model["Id"] for p in answer.progress)
+    assert [r for r in sim.requests if r.operation == "GetImport" and r.error == "ThrottlingException"]
+
+
+def test_a_create_still_searching_is_a_resource_that_a_rollback_deletes(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    _past_imports(sim, destination, 500, stopped_at=400)
+    sim.throttle("GetImport", per_second=1.0)
+    searching = registry.run("CREATE", typed(destination), stop_after=2)
+    assert searching.status == "IN_PROGRESS"
+    resource_id = searching.model["Id"]
+    read = registry.read(resource_id)
+    assert (read.status, read.model.get("Id"), read.model.get("ImportId")) == ("SUCCESS", resource_id, None)
+    assert registry.list_all()[0] == [resource_id]
+    assert registry.delete(searching.model).status == "SUCCESS"
+    assert registry.list_all()[0] == []
+    assert sim.calls("StartImport") == []
+    assert sim.running() == []

@@ -5,9 +5,10 @@ Authorization Reference allows: the five import APIs and
 organizations:DescribeOrganization have no resource type (``*``);
 cloudtrail:GetEventDataStore takes the account's event data stores; iam:PassRole
 the access roles, passed to CloudTrail only; the S3 preflight reads the buckets
-named; SSM the type's own parameter path. The trust and the log delivery role
-follow the CloudFormation CLI's ``resource-role.yaml`` (with its confused-deputy
-conditions) and ``managed-upload-infrastructure.yaml``.
+named; SSM the type's own parameter path (its records, and the path itself for
+List). The trust and the log delivery role follow the CloudFormation CLI's
+``resource-role.yaml`` (with its confused-deputy conditions) and
+``managed-upload-infrastructure.yaml``.
 """
 
 from __future__ import annotations
@@ -150,18 +151,22 @@ class ResourceTypeRegistration(Construct):
             role.add_to_policy(aws_iam.PolicyStatement(
                 actions=["s3:GetBucketLocation", "s3:GetBucketOwnershipControls", "s3:ListBucket"],
                 resources=[b.bucket_arn for b in preflight_buckets]))
-        records = stack.format_arn(service="ssm", resource="parameter",
-                                   resource_name="/".join(type_name.split("::")) + "/*")
+        path = "/".join(type_name.split("::"))
+        records = stack.format_arn(service="ssm", resource="parameter", resource_name=path + "/*")
         role.add_to_policy(aws_iam.PolicyStatement(
-            actions=["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter"],
-            resources=[records]))
+            actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"], resources=[records]))
+        # GetParametersByPath is authorized against the path it is given, not the parameters it returns
+        # (Systems Manager User Guide, "How Parameter Store authorizes parameter retrieval").
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["ssm:GetParametersByPath"],
+            resources=[stack.format_arn(service="ssm", resource="parameter", resource_name=path)]))
         _nag.acknowledge_wildcard(role, "*", _handler_iam.IMPORT_ACTIONS_REASON)
         _nag.acknowledge_wildcard(role, stack.format_arn(service="cloudtrail", resource="eventdatastore",
                                                          resource_name="*"),
                                   "The type serves every event data store of its account: each resource names its "
                                   "own destination, read before StartImport.")
         _nag.acknowledge_wildcard(role, records,
-                                  "The type's ownership records under its parameter path, one parameter per import.")
+                                  "The type's records under its parameter path, one parameter per resource.")
         if access_role_arns is None:
             _nag.acknowledge_wildcard(role, passed[0], "Access roles under the library's path, passed to "
                                       "cloudtrail.amazonaws.com only (iam:PassedToService).")

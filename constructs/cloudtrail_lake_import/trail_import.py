@@ -21,6 +21,8 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from trail_import_handler.properties import MAX_FAILED_ENTRIES
+
 from .access_role import ImportAccessRole
 from .import_monitor import ImportMonitor
 from .import_provider import ImportProvider
@@ -206,8 +208,8 @@ def _check(start: datetime | None, end: datetime | None, timeout: Duration, max_
         if seconds < 60 or seconds > MAX_TIMEOUT.to_seconds() or seconds % 60:
             raise ValueError(f"timeout must be whole minutes from 1 to 55 (the custom resource limit is one hour "
                              f"with room to answer); got {seconds} seconds")
-    if max_failed < 0:
-        raise ValueError(f"max_failed_entries must be 0 or more; got {max_failed}")
+    if not 0 <= max_failed <= MAX_FAILED_ENTRIES:
+        raise ValueError(f"max_failed_entries must be a whole number from 0 to {MAX_FAILED_ENTRIES}; got {max_failed}")
     if prefix and not Token.is_unresolved(prefix) and ("//" in prefix or len(prefix) > 1024):
         raise ValueError(f"source_prefix must not contain '//' or exceed 1024 characters; got {prefix[:80]!r}")
 

@@ -7,7 +7,7 @@ retry mode before they reach this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,10 @@ class TransientError(ImportResourceError):
     """CloudTrail stayed throttled or unavailable through every retry."""
 
 
+class InvalidToken(Exception):
+    """A page token that the service no longer accepts."""
+
+
 class AccountBusy(Exception):
     """Another import runs in this account and region; this one must wait its turn."""
 
@@ -123,9 +127,14 @@ class ImportFailure:
     message: str
 
 
-def client(region: str | None = None) -> CloudTrailClient:
-    """A CloudTrail client from the request's session (``clients``), with standard retries."""
-    cloudtrail_client: CloudTrailClient = clients.client("cloudtrail", config=_RETRIES, region_name=region)
+def client(region: str | None = None, *, attempts: int | None = None) -> CloudTrailClient:
+    """A CloudTrail client from the request's session (``clients``), with standard retries.
+
+    ``attempts`` lowers how often one request is tried, for a caller that must answer within a deadline.
+    """
+    config = _RETRIES if attempts is None else _RETRIES.merge(Config(retries={"mode": "standard",
+                                                                              "max_attempts": attempts}))
+    cloudtrail_client: CloudTrailClient = clients.client("cloudtrail", config=config, region_name=region)
     return cloudtrail_client
 
 
@@ -144,14 +153,9 @@ def get_import(ct: CloudTrailClient, import_id: str) -> ImportState | None:
     return _state(answer)
 
 
-def find_imports(ct: CloudTrailClient, props: ImportProperties) -> list[ImportState]:
-    """Every import of the same destination, source and window, newest first."""
-    found = []
-    for item in _list_imports(ct, props.destination):
-        state = get_import(ct, item["ImportId"])
-        if state is not None and state.describes(props):
-            found.append(state)
-    return sorted(found, key=lambda s: s.updated or datetime.min.replace(tzinfo=UTC), reverse=True)
+def newest_first(states: list[ImportState]) -> list[ImportState]:
+    """``states`` ordered by when each last changed, newest first."""
+    return sorted(states, key=lambda s: s.updated or datetime.min.replace(tzinfo=UTC), reverse=True)
 
 
 def start_import(ct: CloudTrailClient, props: ImportProperties) -> str:
@@ -223,14 +227,17 @@ def list_page(ct: CloudTrailClient, token: str | None, max_results: int = 100) -
     return _page(ct.list_imports, "ListImports", "Imports", token, MaxResults=max_results)
 
 
-def _list_imports(ct: CloudTrailClient, destination: str) -> Iterator[Any]:
-    token: str | None = None
-    while True:
-        imports, token = _page(ct.list_imports, "ListImports", "Imports", token, Destination=destination,
-                               MaxResults=1000)
-        yield from imports
-        if not token:
-            return
+def list_imports_page(ct: CloudTrailClient, destination: str, token: str | None, max_results: int,
+                      status: str | None = None) -> tuple[list[Any], str | None]:
+    """One page of ListImports of ``destination`` (in ``status``); raises ``InvalidToken`` when ``token`` is no
+    longer valid."""
+    try:
+        return _page(ct.list_imports, "ListImports", "Imports", token, Destination=destination,
+                     MaxResults=max_results, **({"ImportStatus": status} if status else {}))
+    except ImportResourceError as error:
+        if error.code == "InvalidNextTokenException":
+            raise InvalidToken(str(error)) from error
+        raise
 
 
 def _page(call: Callable[..., Any], operation: str, key: str, token: str | None,

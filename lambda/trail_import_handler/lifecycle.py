@@ -9,6 +9,11 @@ with a pending physical id and ``check`` keeps trying to start; it finds its
 own import again by destination, source and window, which also makes a Create
 delivered twice start one import, never two.
 
+Finding the imports to adopt reads every past import of the destination
+(``import_search``). A caller with a deadline gives ``begin`` one; a search
+that outlasts it comes back unfinished in ``Begun.search``, and that caller
+calls ``begin`` again with it (``resume``) until the search is done.
+
 An import of the same destination, source and window is never started afresh:
 CloudTrail does not de-duplicate, so a second import copies every event again.
 A Create adopts a completed import as it is, waits for a running one, and
@@ -27,9 +32,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from . import clock, cloudtrail, destination, preflight, reasons
+from . import clock, cloudtrail, destination, import_search, preflight, reasons
 from .cloudtrail import AccountBusy, CloudTrailClient, ImportState
 from .errors import ImportResourceError
+from .import_search import ImportSearch
 from .properties import ImportProperties, parse_properties
 
 logger = logging.getLogger(__name__)
@@ -49,17 +55,30 @@ class Begun:
 
     physical_id: str
     retry_after: datetime | None = None
+    search: ImportSearch | None = None
+    """A search for an import to adopt that ran out of time: ``begin`` must be called again with this."""
+    examined_before: datetime | None = None
+    """A pending request's imports are newer than this: every older import of the destination was read."""
+    started: bool = False
+    """True when this very call started or resumed the import (not carried: only the first answer needs it)."""
 
-
-    def carried(self) -> dict[str, str | None]:
+    def carried(self) -> dict[str, Any]:
         """What the entry point must carry from ``begin`` to every ``check``, as JSON."""
-        return {"RetryAfter": self.retry_after.isoformat() if self.retry_after else None}
+        carried: dict[str, Any] = {"RetryAfter": self.retry_after.isoformat() if self.retry_after else None}
+        if self.examined_before is not None:
+            carried["ExaminedBefore"] = self.examined_before.isoformat()
+        if self.search is not None:
+            carried["Search"] = self.search.carried()
+        return carried
 
     @classmethod
     def from_carried(cls, physical_id: str, carried: Mapping[str, Any] | None) -> Begun:
         """The ``Begun`` that ``carried()`` described."""
-        text = (carried or {}).get("RetryAfter")
-        return cls(physical_id, datetime.fromisoformat(text) if isinstance(text, str) and text else None)
+        carried = carried or {}
+        search = carried.get("Search")
+        return cls(physical_id, _time_or_none(carried.get("RetryAfter")),
+                   search=ImportSearch.from_carried(search) if isinstance(search, Mapping) else None,
+                   examined_before=_time_or_none(carried.get("ExaminedBefore")))
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,11 @@ def is_pending(physical_id: str) -> bool:
     return physical_id.startswith(PENDING_PREFIX)
 
 
+def pending_id(request_id: str) -> str:
+    """The physical id of request ``request_id`` while it has no import yet."""
+    return PENDING_PREFIX + request_id
+
+
 def begin(
     ct: CloudTrailClient,
     request_type: str,
@@ -87,16 +111,23 @@ def begin(
     request_id: str,
     physical_id: str = "",
     old_properties: Mapping[str, Any] | None = None,
+    resume: Begun | None = None,
+    deadline: datetime | None = None,
 ) -> Begun:
-    """Act on one CloudFormation request: Create, Update or Delete."""
+    """Act on one CloudFormation request: Create, Update or Delete.
+
+    ``resume`` is what an earlier call for the same request began: its unfinished search goes on. With
+    ``deadline``, a search still unfinished then comes back in ``Begun.search``.
+    """
     if request_type == "Delete":
         stop_owned(ct, physical_id, properties)
         return Begun(physical_id)
     props = parse_properties(properties)
+    search = resume.search if resume else None
     if request_type == "Create":
-        return _begin_import(ct, props, request_id)
+        return _begin_import(ct, props, request_id, search, deadline)
     if request_type == "Update":
-        return _begin_update(ct, props, old_properties, physical_id, request_id)
+        return _begin_update(ct, props, old_properties, physical_id, request_id, search, deadline)
     raise ImportResourceError(f"RequestType: expected Create, Update or Delete; got {request_type!r}.")
 
 
@@ -130,7 +161,7 @@ def _check(
         return Progress(not running, begun.physical_id, running[0].attributes() if running else {})
     props = parse_properties(properties)
     if is_pending(begun.physical_id):
-        state = _resolve_pending(ct, props)
+        state = _resolve_pending(ct, props, begun.examined_before)
         if state is None:
             return Progress(False, begun.physical_id, {})
     else:
@@ -146,8 +177,14 @@ def _check(
     return _judge(ct, state, props)
 
 
-def _begin_import(ct: CloudTrailClient, props: ImportProperties, request_id: str) -> Begun:
-    existing = _pick(cloudtrail.find_imports(ct, props))
+def _begin_import(ct: CloudTrailClient, props: ImportProperties, request_id: str,
+                  search: ImportSearch | None = None, deadline: datetime | None = None) -> Begun:
+    pending = pending_id(request_id)
+    search = import_search.run(ct, props, search or ImportSearch.fresh(), deadline)
+    if not search.done:
+        logger.info("still looking for an import to adopt", extra={"read": search.offset})
+        return Begun(pending, search=search)
+    existing = _pick(import_search.found(ct, search))
     if existing is not None:
         logger.info("adopting import", extra={"import_id": existing.import_id, "import_status": existing.status})
         if existing.resumable:
@@ -160,9 +197,9 @@ def _begin_import(ct: CloudTrailClient, props: ImportProperties, request_id: str
         import_id = cloudtrail.start_import(ct, props)
     except AccountBusy:
         logger.info("another import runs in the account; waiting its turn")
-        return Begun(PENDING_PREFIX + request_id)
+        return Begun(pending, examined_before=search.covers_before)
     logger.info("started import", extra={"import_id": import_id})
-    return Begun(import_id)
+    return Begun(import_id, started=True)
 
 
 def _begin_update(
@@ -171,11 +208,13 @@ def _begin_update(
     old_properties: Mapping[str, Any] | None,
     physical_id: str,
     request_id: str,
+    search: ImportSearch | None,
+    deadline: datetime | None,
 ) -> Begun:
     old = _parse_or_none(old_properties)
     if old is None or not props.same_import_as(old) or not is_import_id(physical_id):
         logger.info("destination, source or window changed: a new import", extra={"old_physical_id": physical_id})
-        return _begin_import(ct, props, request_id)
+        return _begin_import(ct, props, request_id, search, deadline)
     if props.retry_token != old.retry_token:
         state = cloudtrail.get_import(ct, physical_id)
         if state is not None and state.resumable:
@@ -203,13 +242,15 @@ def _preflight(ct: CloudTrailClient, props: ImportProperties) -> None:
                                   summary=f"Preflight failed: {problems[0].message}")
 
 
-def _resolve_pending(ct: CloudTrailClient, props: ImportProperties) -> ImportState | None:
+def _resolve_pending(ct: CloudTrailClient, props: ImportProperties,
+                     examined_before: datetime | None) -> ImportState | None:
     """The import a pending request now owns, starting it once the account is free.
 
     No matching import existed when the request began (it would have been
-    adopted), so a match found now is this request's own, a FAILED one included.
+    adopted), so a match found now is this request's own, a FAILED one included;
+    only imports created since then need reading.
     """
-    existing = _pick(cloudtrail.find_imports(ct, props))
+    existing = _pick(import_search.everything(ct, props, created_since=examined_before))
     if existing is not None:
         return existing
     try:
@@ -285,7 +326,7 @@ def _owned(ct: CloudTrailClient, physical_id: str, properties: Mapping[str, Any]
     elif is_pending(physical_id):
         # A request that waited its turn may have started its import since.
         props = _parse_or_none(properties)
-        owned = cloudtrail.find_imports(ct, props) if props else []
+        owned = import_search.running(ct, props) if props else []
     else:
         owned = []
     return [state for state in owned if state.running]
@@ -293,7 +334,7 @@ def _owned(ct: CloudTrailClient, physical_id: str, properties: Mapping[str, Any]
 
 def _retry(ct: CloudTrailClient, failed: ImportState) -> Begun:
     if _try_retry(ct, failed.import_id):
-        return Begun(failed.import_id)
+        return Begun(failed.import_id, started=True)
     logger.info("another import runs in the account; the retry waits its turn")
     return Begun(failed.import_id, retry_after=failed.updated or datetime.min.replace(tzinfo=UTC))
 
@@ -318,6 +359,10 @@ def _pick(states: list[ImportState]) -> ImportState | None:
 
 def _same_run(updated: datetime | None, retry_after: datetime) -> bool:
     return updated is None or updated <= retry_after
+
+
+def _time_or_none(text: object) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) and text else None
 
 
 def _parse_or_none(properties: Mapping[str, Any] | None) -> ImportProperties | None:

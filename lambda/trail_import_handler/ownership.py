@@ -1,32 +1,56 @@
-"""Which imports a registry resource owns: one SSM parameter per import, named after the type.
+"""The resources of a registry type: one SSM parameter per resource, named after the type and the resource's Id.
 
 An import cannot be deleted: StopImport ends it, and GetImport finds it for
 good. The registry's contract wants a deleted resource gone: Read answers
-NotFound and List leaves it out. So the resource type keeps its own record,
-written as soon as a Create knows its ImportId (so that a rollback's Delete
-finds and stops the import), updated when a Create or Update ends, and removed
-when a Delete ends; Read, Update, Delete and List consult it. The parameter holds the properties the
-resource was last given, so that Read reports times as the template wrote them.
-Standard parameters cost nothing; an account holds 10,000 of them per region.
+NotFound and List leaves it out. And a resource exists from its Create's first
+answer, before CloudTrail has given it an import while another import holds
+the account. So the type keeps a record per resource, keyed by the Id its
+Create fixes at once: written before anything is started (so that a
+rollback's Delete finds whatever the Create went on to start), rewritten when
+the import's id becomes known and when a Create or Update ends, removed when a
+Delete ends. Read, Update, Delete and List consult it. Standard parameters
+cost nothing; an account holds 10,000 of them per region.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .errors import ImportResourceError
 
-_BATCH = 10  # GetParameters takes at most ten names
+_PAGE = 10  # GetParametersByPath answers at most ten parameters a page
 
 
 def parameter_path(type_name: str) -> str:
     """The parameter path of a type's records: ``A::B::C`` -> ``/A/B/C``."""
     return "/" + type_name.replace("::", "/")
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the type knows of one resource."""
+
+    physical_id: str
+    """The import's id once CloudTrail gave one; until then the lifecycle's pending id."""
+    properties: dict[str, Any] = field(default_factory=dict)
+    """The properties the resource was last given."""
+
+    def to_json(self) -> str:
+        value = {"PhysicalId": self.physical_id, "Properties": self.properties}
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Record:
+        value = json.loads(text)
+        if not isinstance(value, dict):
+            return cls("")
+        properties = value.get("Properties")
+        return cls(str(value.get("PhysicalId") or ""), properties if isinstance(properties, dict) else {})
 
 
 class Ownership:
@@ -36,54 +60,49 @@ class Ownership:
         self._ssm = ssm
         self._path = parameter_path(type_name)
 
-    def name(self, import_id: str) -> str:
-        """The parameter that records ``import_id``."""
-        return f"{self._path}/{import_id}"
+    def name(self, resource_id: str) -> str:
+        """The parameter that records ``resource_id``."""
+        return f"{self._path}/{resource_id}"
 
-    def record(self, import_id: str, properties: Mapping[str, Any]) -> None:
-        """Record that a resource owns ``import_id``, with the properties it was given."""
-        self._put(import_id, properties, overwrite=True)
-
-    def claim(self, import_id: str, properties: Mapping[str, Any]) -> bool:
-        """Record ``import_id`` unless a record exists already; True when this call wrote it."""
+    def claim(self, resource_id: str, record: Record) -> bool:
+        """Write the first record of ``resource_id`` unless one exists; True when this call wrote it."""
         try:
-            self._put(import_id, properties, overwrite=False)
+            self._put(resource_id, record, overwrite=False)
         except _Exists:
             return False
         return True
 
-    def _put(self, import_id: str, properties: Mapping[str, Any], *, overwrite: bool) -> None:
-        value = json.dumps(dict(properties), sort_keys=True, separators=(",", ":"))
-        self._call("PutParameter", self._ssm.put_parameter, import_id, Name=self.name(import_id), Value=value,
-                   Type="String", Overwrite=overwrite,
-                   Description="Owned by a CloudFormation resource; removed when that resource is deleted.")
+    def record(self, resource_id: str, record: Record) -> None:
+        """Record what the type now knows of ``resource_id``."""
+        self._put(resource_id, record, overwrite=True)
 
-    def recorded(self, import_id: str) -> dict[str, Any] | None:
-        """The properties recorded for ``import_id``, or None when no resource owns it."""
+    def _put(self, resource_id: str, record: Record, *, overwrite: bool) -> None:
+        self._call("PutParameter", self._ssm.put_parameter, resource_id, Name=self.name(resource_id),
+                   Value=record.to_json(), Type="String", Overwrite=overwrite,
+                   Description="A CloudFormation resource's import; removed when that resource is deleted.")
+
+    def recorded(self, resource_id: str) -> Record | None:
+        """The record of ``resource_id``, or None when no such resource exists."""
         try:
-            answer = self._call("GetParameter", self._ssm.get_parameter, import_id, Name=self.name(import_id))
+            answer = self._call("GetParameter", self._ssm.get_parameter, resource_id, Name=self.name(resource_id))
         except _Missing:
             return None
-        value = json.loads(answer["Parameter"]["Value"])
-        return value if isinstance(value, dict) else {}
+        return Record.from_json(answer["Parameter"]["Value"])
 
-    def release(self, import_id: str) -> None:
-        """Forget ``import_id``: no resource owns it any more."""
+    def release(self, resource_id: str) -> None:
+        """Forget ``resource_id``: the resource is gone."""
         with contextlib.suppress(_Missing):
-            self._call("DeleteParameter", self._ssm.delete_parameter, import_id, Name=self.name(import_id))
+            self._call("DeleteParameter", self._ssm.delete_parameter, resource_id, Name=self.name(resource_id))
 
-    def owned_among(self, import_ids: Iterable[str]) -> set[str]:
-        """Those of ``import_ids`` that a resource owns."""
-        ids = list(import_ids)
-        owned: set[str] = set()
-        for start in range(0, len(ids), _BATCH):
-            batch = ids[start:start + _BATCH]
-            answer = self._call("GetParameters", self._ssm.get_parameters, batch[0],
-                                Names=[self.name(i) for i in batch])
-            owned.update(p["Name"].rsplit("/", 1)[-1] for p in answer.get("Parameters", []))
-        return owned
+    def page(self, token: str | None) -> tuple[list[tuple[str, Record]], str | None]:
+        """One page of the type's resources, by Id, and the next page's token."""
+        answer = self._call("GetParametersByPath", self._ssm.get_parameters_by_path, "", Path=self._path,
+                            MaxResults=_PAGE, **({"NextToken": token} if token else {}))
+        records = [(str(p["Name"]).rsplit("/", 1)[-1], Record.from_json(p["Value"]))
+                   for p in answer.get("Parameters", [])]
+        return records, answer.get("NextToken")
 
-    def _call(self, operation: str, method: Any, import_id: str, **kwargs: Any) -> Any:
+    def _call(self, operation: str, method: Any, resource_id: str, **kwargs: Any) -> Any:
         try:
             return method(**kwargs)
         except ClientError as error:
@@ -93,9 +112,11 @@ class Ownership:
             if code == "ParameterAlreadyExists":
                 raise _Exists from error
             message = str(error.response.get("Error", {}).get("Message", "")).strip()
+            where = self.name(resource_id) if resource_id else self._path
+            granted = f"parameter{self._path}/*" if resource_id else f"parameter{self._path}"
             raise ImportResourceError(
-                f"ssm:{operation} of the record {self.name(import_id)} failed with {code}: {message} "
-                f"(the type's execution role needs ssm:{operation} on parameter{self._path}/*).",
+                f"ssm:{operation} of the record {where} failed with {code}: {message} "
+                f"(the type's execution role needs ssm:{operation} on {granted}).",
                 code=code,
             ) from error
 
@@ -106,3 +127,4 @@ class _Missing(Exception):
 
 class _Exists(Exception):
     """The parameter exists already."""
+

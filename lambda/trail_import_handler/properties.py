@@ -18,15 +18,31 @@ from .errors import ImportResourceError
 # Keys CloudFormation or the CDK add on their own; accepted and ignored.
 _FRAMEWORK_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
 
-_EVENT_DATA_STORE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:cloudtrail:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:eventdatastore/[A-Za-z0-9_.-]{1,128}$"
-)
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_WHOLE_NUMBER = re.compile(r"^\d{1,18}$")
-_MAX_RETRY_TOKEN = 256
-_MAX_PREFIX = 1024
+# The rules of each value, written as the registry type's schema states them too (its "pattern", "maximum" and
+# "maxLength"): a test proves that the schema and this parser accept the same values. Patterns end in
+# (?![\s\S]), the very end of the text, because "$" also matches before a final line break (Python, Java).
+_END = r"(?![\s\S])"
+_REGION_NAME = r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}"
+EVENT_DATA_STORE_ARN = (rf"^arn:aws[a-z-]*:cloudtrail:{_REGION_NAME}:[0-9]{{12}}:eventdatastore/"
+                        rf"[A-Za-z0-9_.-]{{1,128}}{_END}")
+ROLE_ARN = rf"^arn:aws[a-z-]*:iam::[0-9]{{12}}:role/[A-Za-z0-9_+=,.@/-]{{1,512}}{_END}"
+REGION = rf"^{_REGION_NAME}{_END}"
+MAX_PREFIX = 1024
+# A bucket name (3-63 characters, no ".."), then an optional prefix: no "//", no control characters.
+S3_LOCATION_URI = (rf"^s3://(?![^/]*\.\.)(?![\s\S]*//)[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]"
+                   rf"(/[^\x00-\x1f]{{0,{MAX_PREFIX}}})?{_END}")
+EVENT_TIME = (r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+              rf"(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]){_END}")
+MAX_FAILED_ENTRIES = 2**63 - 1  # ImportStatistics.FailedEntries is a long (model)
+MAX_RETRY_TOKEN = 256
+
+_EVENT_DATA_STORE_ARN = re.compile(EVENT_DATA_STORE_ARN)
+_ROLE_ARN = re.compile(ROLE_ARN)
+_REGION = re.compile(REGION)
+_S3_LOCATION_URI = re.compile(S3_LOCATION_URI)
+_EVENT_TIME = re.compile(EVENT_TIME)
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass(frozen=True)
@@ -146,34 +162,40 @@ def _match(raw: Mapping[str, Any], name: str, pattern: re.Pattern[str], expected
 def _s3_uri(raw: Mapping[str, Any]) -> str:
     expected = "s3://bucket or s3://bucket/prefix, such as s3://my-trail-logs/org-trail"
     value = _text(raw, "S3LocationUri", expected)
+    if _S3_LOCATION_URI.fullmatch(value):
+        return value
+    raise ImportResourceError(f"S3LocationUri: expected {expected}; got {_show(value)}{_uri_problem(value)}.")
+
+
+def _uri_problem(value: str) -> str:
+    """Which rule of S3_LOCATION_URI ``value`` breaks, for the message."""
     if not value.startswith("s3://"):
-        raise ImportResourceError(f"S3LocationUri: expected {expected}; got {_show(value)}.")
+        return ""
     bucket, _, prefix = value[len("s3://") :].partition("/")
-    problem = None
     if not _BUCKET.fullmatch(bucket) or ".." in bucket:
-        problem = f"{_show(bucket)} is not a valid bucket name"
-    elif prefix.startswith("/") or "//" in prefix:
-        problem = "the prefix must not start with '/' or contain '//'"
-    elif len(prefix) > _MAX_PREFIX or any(ord(c) < 32 for c in prefix):
-        problem = "the prefix is too long or holds control characters"
-    if problem:
-        raise ImportResourceError(f"S3LocationUri: expected {expected}; got {_show(value)} ({problem}).")
-    return value
+        return (f" ({_show(bucket)} is not a bucket name: 3 to 63 lowercase letters, digits, '.' and '-', "
+                "beginning and ending with a letter or digit, without '..')")
+    if prefix.startswith("/") or "//" in prefix:
+        return " (the prefix must not start with '/' or contain '//')"
+    if len(prefix) > MAX_PREFIX:
+        return f" (the prefix is {len(prefix)} characters long; at most {MAX_PREFIX})"
+    return " (the prefix holds control characters)"
 
 
 def _time(raw: Mapping[str, Any], name: str) -> datetime | None:
     value = raw.get(name)
     if value is None or value == "":
         return None
-    expected = "an ISO 8601 time with an offset, such as 2024-01-31T00:00:00Z"
-    if not isinstance(value, str):
-        raise ImportResourceError(f"{name}: expected {expected}; got {_show(value)}.")
+    expected = ("an RFC 3339 time with seconds and an offset (ISO 8601), such as 2024-01-31T00:00:00Z or "
+                "2024-01-31T01:00:00+01:00")
+    if not isinstance(value, str) or not _EVENT_TIME.fullmatch(value):
+        naive = isinstance(value, str) and _EVENT_TIME.fullmatch(value + "Z") is not None
+        raise ImportResourceError(f"{name}: expected {expected}; got {_show(value)}"
+                                  f"{', which has no offset (add Z for UTC)' if naive else ''}.")
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ImportResourceError(f"{name}: expected {expected}; got {_show(value)}.") from None
-    if parsed.tzinfo is None:
-        raise ImportResourceError(f"{name}: {_show(value)} has no offset; expected {expected}.")
+    except ValueError as error:
+        raise ImportResourceError(f"{name}: {_show(value)} is no date: {error}; expected {expected}.") from None
     return parsed.astimezone(UTC)
 
 
@@ -192,20 +214,27 @@ def _whole_number(raw: Mapping[str, Any], name: str, *, default: int) -> int:
     value = raw.get(name)
     if value is None or value == "":
         return default
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**18:
-        return value
-    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
-        return int(value)
-    raise ImportResourceError(f'{name}: expected a whole number of 0 or more, such as "0" or "25"; got {_show(value)}.')
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)  # JSON's 25.0 is the integer 25
+    elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        number = int(value)
+    if number is not None and 0 <= number <= MAX_FAILED_ENTRIES:
+        return number
+    raise ImportResourceError(f'{name}: expected a whole number from 0 to {MAX_FAILED_ENTRIES}, such as "0" or '
+                              f'"25"; got {_show(value)}.')
 
 
 def _retry_token(raw: Mapping[str, Any]) -> str:
     value = raw.get("RetryToken")
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > _MAX_RETRY_TOKEN:
+    if not isinstance(value, str) or len(value) > MAX_RETRY_TOKEN:
+        length = f" ({len(value)} characters)" if isinstance(value, str) else ""
         raise ImportResourceError(
-            f"RetryToken: expected a string of at most {_MAX_RETRY_TOKEN} characters; got {_show(value)}."
+            f"RetryToken: expected a string of at most {MAX_RETRY_TOKEN} characters; got {_show(value)}{length}."
         )
     return value
 

@@ -7,8 +7,15 @@ many invocations, answering IN_PROGRESS with a ``callbackContext`` that
 carries what ``begin`` decided, so an import of a whole organization's
 archive finishes inside one deploy.
 
-The type also keeps a record of the imports its resources own
-(``ownership``): an import outlives its Delete, but the resource must not.
+A resource is known by an ``Id`` of the type's own, fixed by its Create's
+first answer: CloudTrail gives an ImportId only once the import starts, and
+while another import holds the account that can be hours later. The type
+keeps a record per resource (``ownership``): an import outlives its Delete,
+but the resource must not.
+
+Every invocation answers within CloudFormation's 60 seconds: requests are
+tried fewer times than elsewhere, and the search for an import to adopt stops
+after ``SEARCH_BUDGET`` and goes on in the next invocation.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import uuid
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +45,7 @@ from . import clients, clock, cloudtrail, lifecycle
 from .cloudtrail import TransientError
 from .errors import ImportResourceError
 from .lifecycle import Begun
-from .ownership import Ownership
+from .ownership import Ownership, Record
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -53,7 +61,14 @@ WAIT_LIMIT = timedelta(minutes=2160) - timedelta(seconds=2 * _MAX_CALLBACK_SECON
 CREATE_ONLY = ("EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "StartEventTime", "EndEventTime")
 WRITE_ONLY = ("WaitForCompletion", "MaxFailedEntries", "RetryToken", "Preflight")
 _STATISTICS = cloudtrail.STATISTICS
-_CONTEXT_ID, _CONTEXT_SINCE, _CONTEXT_CLAIMED = "PhysicalId", "Since", "Claimed"
+# How long one invocation reads past imports of the destination before it answers and goes on in the next one,
+# and how often it tries one request: what is left of the 60 seconds covers the rest of the invocation.
+SEARCH_BUDGET = timedelta(seconds=25)
+_ATTEMPTS = 4
+_SEARCH_CALLBACK_SECONDS = 1
+_ID = "Id"
+_RESOURCE, _CONTEXT_ID, _CONTEXT_SINCE = "ResourceId", "PhysicalId", "Since"
+_RECORDED, _PROPERTIES = "Recorded", "Properties"
 _TYPE: contextvars.ContextVar[str] = contextvars.ContextVar("registry_type_name", default=TYPE_NAME)
 
 # AWS error codes a user fixes with other input or other grants, and those worth asking again.
@@ -149,18 +164,33 @@ def list_imports(session: SessionProxy | None, request: BaseResourceHandlerReque
 def _create(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
             context: MutableMapping[str, Any]) -> ProgressEvent:
     desired = _properties(request.desiredResourceState)
-    first = _CONTEXT_ID not in context
+    token = request.clientRequestToken or ""
+    first = _RESOURCE not in context
+    begun: Begun | None = None
+    claimed = False
     if first:
-        context = _context(lifecycle.begin(ct, "Create", _writable(desired), request_id=request.clientRequestToken))
+        # The resource exists from this first answer on, with an import or not: fix its Id and record it
+        # before anything starts, so that a rollback's Delete finds whatever this Create goes on to start.
+        resource_id = _resource_id(request)
+        claimed = owned.claim(resource_id, Record(lifecycle.pending_id(token), _writable(desired)))
+        context = {_RESOURCE: resource_id, _CONTEXT_SINCE: clock.now().isoformat()}
+    resource_id = str(context[_RESOURCE])
     try:
+        resume = None if first else Begun.from_carried(str(context[_CONTEXT_ID]), context)
+        if first or (resume is not None and resume.search is not None):
+            begun = lifecycle.begin(ct, "Create", _writable(desired), request_id=token, resume=resume,
+                                    deadline=_deadline())
+            context = _context(resource_id, begun, since=str(context[_CONTEXT_SINCE]))
+            if begun.search is not None:
+                model = {**desired, _ID: resource_id}
+                return ProgressEvent(status=OperationStatus.IN_PROGRESS, resourceModel=ImportModel(model),
+                                     callbackContext=dict(context), callbackDelaySeconds=_SEARCH_CALLBACK_SECONDS)
         return _wait(ct, owned, "Create", desired, context)
     except ImportResourceError:
         # The contract: a Create whose first answer is FAILED made no resource, and Read must say NotFound.
-        # Nobody will own what it started then: stop it (a later Create resumes it) and forget it, unless
-        # another resource owns it (the claim found its record).
-        import_id = str(context.get(_CONTEXT_ID, ""))
-        if first and lifecycle.is_import_id(import_id) and context.get(_CONTEXT_CLAIMED) is not False:
-            _abandon(ct, owned, import_id, desired)
+        # Nobody would own what it set running: stop it (a later Create resumes it) and forget the resource.
+        if first:
+            _abandon(ct, owned, resource_id, begun, desired, claimed)
         raise
 
 
@@ -168,103 +198,117 @@ def _update(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
             context: MutableMapping[str, Any]) -> ProgressEvent:
     desired = _properties(request.desiredResourceState)
     previous = _properties(request.previousResourceState)
-    import_id = str(desired.get("ImportId") or previous.get("ImportId") or "")
-    if _CONTEXT_ID not in context:
-        missing = _not_owned(owned, import_id)
-        if missing is not None:
-            return missing
+    if _RESOURCE not in context:
+        resource_id = str(desired.get(_ID) or previous.get(_ID) or "")
+        record = owned.recorded(resource_id) if resource_id else None
+        if record is None:
+            return _not_found(resource_id)
         changed = [name for name in CREATE_ONLY if desired.get(name) != previous.get(name)]
         if changed:
             return ProgressEvent.failed(HandlerErrorCode.NotUpdatable,
                                         f"{', '.join(changed)} cannot change: a new destination, source or window "
                                         "is a new import, which CloudFormation makes by replacing the resource.")
-        begun = lifecycle.begin(ct, "Update", _writable(desired), request_id=request.clientRequestToken,
-                                physical_id=import_id, old_properties=_writable(previous))
-        context = _context(begun)
-    return _wait(ct, owned, "Update", {**desired, "ImportId": import_id}, context)
+        begun = lifecycle.begin(ct, "Update", _writable(desired), request_id=request.clientRequestToken or "",
+                                physical_id=record.physical_id, old_properties=_writable(previous),
+                                deadline=_deadline())
+        context = _context(resource_id, begun, since=clock.now().isoformat())
+        context[_RECORDED] = record.physical_id
+    return _wait(ct, owned, "Update", desired, context)
 
 
 def _wait(ct: Any, owned: Ownership, request_type: str, desired: dict[str, Any],
           context: MutableMapping[str, Any]) -> ProgressEvent:
-    _claim(owned, request_type, desired, context)
-    physical_id = str(context[_CONTEXT_ID])
-    progress = lifecycle.check(ct, request_type, _writable(desired), begun=Begun.from_carried(physical_id, context))
+    resource_id = str(context[_RESOURCE])
+    begun = Begun.from_carried(str(context[_CONTEXT_ID]), context)
+    progress = lifecycle.check(ct, request_type, _writable(desired), begun=begun)
     context[_CONTEXT_ID] = progress.physical_id
-    _claim(owned, request_type, desired, context)
+    attributes = {_ID: resource_id, **_typed(progress.attributes)}
     if progress.complete:
-        owned.record(progress.physical_id, _writable(desired))
-        model = {**_without(desired, WRITE_ONLY), **_typed(progress.attributes)}
+        owned.record(resource_id, Record(progress.physical_id, _writable(desired)))
+        model = {**_without(desired, WRITE_ONLY), **attributes}
         return ProgressEvent(status=OperationStatus.SUCCESS, resourceModel=ImportModel(model))
+    if context.get(_RECORDED) != progress.physical_id:
+        # The import's id is known now: a rollback's Delete must find it.
+        owned.record(resource_id, Record(progress.physical_id, _writable(desired)))
+        context[_RECORDED] = progress.physical_id
     waited = clock.now() - datetime.fromisoformat(str(context[_CONTEXT_SINCE]))
     if waited >= WAIT_LIMIT:
         raise lifecycle.give_up(ct, request_type, _writable(desired), physical_id=progress.physical_id,
                                 previous_id=desired.get("ImportId"), so_far=progress.attributes,
                                 waited="the registry's 36-hour limit", custom_resource=False)
     # The model goes back to the next call as its desired state: it keeps every property it was given.
-    model = {**desired, **_typed(progress.attributes)}
+    model = {**desired, **attributes}
     if lifecycle.is_import_id(progress.physical_id):
         model["ImportId"] = progress.physical_id
     return ProgressEvent(status=OperationStatus.IN_PROGRESS, resourceModel=ImportModel(model),
                          callbackContext=dict(context), callbackDelaySeconds=callback_seconds(waited))
 
 
-def _abandon(ct: Any, owned: Ownership, import_id: str, desired: Mapping[str, Any]) -> None:
-    """Stop and forget the import of a Create that failed at once; what cannot be done is logged, so that the
-    Create's own reason reaches CloudFormation."""
-    steps: tuple[tuple[str, Callable[[], None]], ...] = (
-        ("stop", lambda: lifecycle.stop_owned(ct, import_id, _writable(desired))),
-        ("forget", lambda: owned.release(import_id)),
-    )
+def _abandon(ct: Any, owned: Ownership, resource_id: str, begun: Begun | None, desired: Mapping[str, Any],
+             claimed: bool) -> None:
+    """Stop what a Create that failed at once set running, and forget the resource it claimed; what cannot be
+    done is logged, so that the Create's own reason reaches CloudFormation. An import it only adopted runs on."""
+    steps: list[tuple[str, Callable[[], None]]] = []
+    if begun is not None and begun.started:
+        import_id = begun.physical_id
+        steps.append((f"stop import {import_id}", lambda: lifecycle.stop_owned(ct, import_id, _writable(desired))))
+    if claimed:
+        steps.append(("forget", lambda: owned.release(resource_id)))
     for step, act in steps:
         try:
             act()
         except ImportResourceError as error:
-            logger.warning("could not %s import %s of a failed Create: %s", step, import_id, error)
-
-
-def _claim(owned: Ownership, request_type: str, desired: Mapping[str, Any], context: MutableMapping[str, Any]) -> None:
-    """Record a Create's import as soon as its ImportId is known: a rollback's Delete must find it to stop it."""
-    import_id = str(context[_CONTEXT_ID])
-    if request_type == "Create" and _CONTEXT_CLAIMED not in context and lifecycle.is_import_id(import_id):
-        # False when another resource owns it already (a Create delivered twice adopts the same import).
-        context[_CONTEXT_CLAIMED] = owned.claim(import_id, _writable(desired))
+            logger.warning("could not %s of a failed Create %s: %s", step, resource_id, error)
 
 
 def _delete(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
             context: MutableMapping[str, Any]) -> ProgressEvent:
-    import_id = str(_properties(request.desiredResourceState).get("ImportId") or "")
-    if _CONTEXT_ID not in context:
-        missing = _not_owned(owned, import_id)
-        if missing is not None:
-            return missing
-        lifecycle.begin(ct, "Delete", None, request_id=request.clientRequestToken, physical_id=import_id)
-        context = _context(Begun(import_id))
-    # An ImportId alone names what to stop; the properties matter only for a request still waiting its turn.
-    progress = lifecycle.check(ct, "Delete", None, begun=Begun(import_id))
+    if _RESOURCE not in context:
+        resource_id = str(_properties(request.desiredResourceState).get(_ID) or "")
+        record = owned.recorded(resource_id) if resource_id else None
+        if record is None:
+            return _not_found(resource_id)
+        # Read once: an ImportId alone names what to stop. A Create that was still waiting its turn has none;
+        # its properties tell which import it may have started since.
+        begun = lifecycle.begin(ct, "Delete", record.properties, request_id=request.clientRequestToken or "",
+                                physical_id=record.physical_id)
+        context = _context(resource_id, begun, since=clock.now().isoformat())
+        if not lifecycle.is_import_id(record.physical_id):
+            context[_PROPERTIES] = record.properties
+    physical_id = str(context[_CONTEXT_ID])
+    progress = lifecycle.check(ct, "Delete", context.get(_PROPERTIES),
+                               begun=Begun.from_carried(physical_id, context))
     if not progress.complete:
-        return ProgressEvent(status=OperationStatus.IN_PROGRESS, resourceModel=ImportModel({"ImportId": import_id}),
+        return ProgressEvent(status=OperationStatus.IN_PROGRESS, resourceModel=ImportModel({_ID: context[_RESOURCE]}),
                              callbackContext=dict(context), callbackDelaySeconds=min(callback_seconds(timedelta()), 10))
-    owned.release(import_id)
+    owned.release(str(context[_RESOURCE]))
     return ProgressEvent(status=OperationStatus.SUCCESS)
 
 
 def _read(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest) -> ProgressEvent:
-    import_id = str(_properties(request.desiredResourceState).get("ImportId") or "")
-    recorded = owned.recorded(import_id) if lifecycle.is_import_id(import_id) else None
-    state = cloudtrail.get_import(ct, import_id) if recorded is not None else None
-    if recorded is None or state is None:
-        return _not_found(import_id)
-    return ProgressEvent(status=OperationStatus.SUCCESS, resourceModel=ImportModel(_model_of(state, recorded)))
+    resource_id = str(_properties(request.desiredResourceState).get(_ID) or "")
+    record = owned.recorded(resource_id) if resource_id else None
+    if record is None:
+        return _not_found(resource_id)
+    if not lifecycle.is_import_id(record.physical_id):
+        # Still waiting its turn: no import to read yet.
+        return ProgressEvent(status=OperationStatus.SUCCESS,
+                             resourceModel=ImportModel({**_without(record.properties, WRITE_ONLY), _ID: resource_id}))
+    state = cloudtrail.get_import(ct, record.physical_id)
+    if state is None:
+        return _not_found(resource_id)
+    return ProgressEvent(status=OperationStatus.SUCCESS,
+                         resourceModel=ImportModel({_ID: resource_id, **_model_of(state, record.properties)}))
 
 
 def _list(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest) -> ProgressEvent:
-    imports, next_token = cloudtrail.list_page(ct, request.nextToken)
-    mine = owned.owned_among(item["ImportId"] for item in imports)
-    models: list[BaseModel] = [
-        ImportModel({"ImportId": item["ImportId"], "ImportStatus": item.get("ImportStatus"),
-                     "EventDataStoreArn": (item.get("Destinations") or [None])[0]})
-        for item in imports if item["ImportId"] in mine
-    ]
+    records, next_token = owned.page(request.nextToken)
+    models: list[BaseModel] = []
+    for resource_id, record in records:
+        model = {_ID: resource_id, **{k: v for k, v in record.properties.items() if k in CREATE_ONLY}}
+        if lifecycle.is_import_id(record.physical_id):
+            model["ImportId"] = record.physical_id
+        models.append(ImportModel(model))
     return ProgressEvent(status=OperationStatus.SUCCESS, resourceModels=models, nextToken=next_token)
 
 
@@ -276,7 +320,7 @@ def _answer(session: SessionProxy | None, request: BaseResourceHandlerRequest,
                                     "No credentials came with the request: register the type with an execution role.")
     region = request.region or session.session.region_name
     with clients.using(session.session):
-        ct = cloudtrail.client(region)
+        ct = cloudtrail.client(region, attempts=_ATTEMPTS)
         owned = Ownership(clients.client("ssm", region_name=region), _TYPE.get())
         try:
             return act(ct, owned)
@@ -305,20 +349,26 @@ def _error_code(error: ImportResourceError) -> HandlerErrorCode:
     return HandlerErrorCode.GeneralServiceException
 
 
-def _not_owned(owned: Ownership, import_id: str) -> ProgressEvent | None:
-    if lifecycle.is_import_id(import_id) and owned.recorded(import_id) is not None:
-        return None
-    return _not_found(import_id)
-
-
-def _not_found(import_id: str) -> ProgressEvent:
+def _not_found(resource_id: str) -> ProgressEvent:
     return ProgressEvent.failed(HandlerErrorCode.NotFound,
-                                f"No resource of this type owns import {import_id or '(no ImportId given)'}: it was "
-                                "deleted, or never made by this type in this account and region.")
+                                f"No resource of this type has Id {resource_id or '(no Id given)'}: it was deleted, "
+                                "or never made by this type in this account and region.")
 
 
-def _context(begun: Begun) -> dict[str, Any]:
-    return {_CONTEXT_ID: begun.physical_id, _CONTEXT_SINCE: clock.now().isoformat(), **begun.carried()}
+def _resource_id(request: BaseResourceHandlerRequest) -> str:
+    """The Id of the resource a Create makes: the same for every delivery of the same request."""
+    token = request.clientRequestToken
+    if not token:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request.stackId}/{request.logicalResourceIdentifier}/{token}"))
+
+
+def _deadline() -> datetime:
+    return clock.now() + SEARCH_BUDGET
+
+
+def _context(resource_id: str, begun: Begun, *, since: str) -> dict[str, Any]:
+    return {_RESOURCE: resource_id, _CONTEXT_ID: begun.physical_id, _CONTEXT_SINCE: since, **begun.carried()}
 
 
 def _model_of(state: cloudtrail.ImportState, recorded: Mapping[str, Any]) -> dict[str, Any]:
@@ -358,7 +408,7 @@ def _properties(model: BaseModel | None) -> dict[str, Any]:
 
 
 def _writable(properties: Mapping[str, Any]) -> dict[str, Any]:
-    read_only = {"ImportId", "ImportStatus", *_STATISTICS}
+    read_only = {_ID, "ImportId", "ImportStatus", *_STATISTICS}
     return {k: v for k, v in properties.items() if k not in read_only}
 
 

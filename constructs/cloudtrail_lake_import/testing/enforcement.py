@@ -83,8 +83,10 @@ def _named(params: dict[str, Any]) -> dict[str, str]:
              "EventDataStoreId": str(params.get("EventDataStore", "")).rsplit("/", 1)[-1] or None,
              "TableName": params.get("TableName"),
              # GetParameters names up to ten; all lie under one path in this project, so the first stands for all.
-             "ParameterNameWithoutLeadingSlash": str(params.get("Name") or next(iter(params.get("Names", [])), ""))
-             .lstrip("/") or None,
+             # GetParametersByPath is authorized against its Path (Systems Manager User Guide, "How Parameter
+             # Store authorizes parameter retrieval").
+             "ParameterNameWithoutLeadingSlash": str(params.get("Name") or params.get("Path")
+                                                     or next(iter(params.get("Names", [])), "")).lstrip("/") or None,
              "EventBusName": next((e.get("EventBusName") or "default" for e in params.get("Entries", [])), None)}
     return {k: str(v) for k, v in names.items() if v}
 

@@ -13,120 +13,19 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .iam_world import IamWorld
 from .import_access import check_import_access
 from .service_error import ServiceError
+from .simulated_import import ImportPlan, ScriptedFailure, SimulatedImport, failures
+
+__all__ = ["CloudTrailImportSimulator", "EventDataStore", "ImportPlan", "Request", "ScriptedFailure",
+           "SimulatedImport", "failures"]
 
 RUNNING = ("INITIALIZING", "IN_PROGRESS")
-
-
-@dataclass(frozen=True)
-class ScriptedFailure:
-    """One entry ListImportFailures will report."""
-
-    location: str
-    error_type: str = "FileParseError"
-    message: str = "The file is not a valid CloudTrail log file."
-
-
-@dataclass(frozen=True)
-class ImportPlan:
-    """How one run of an import goes: how long it takes, what it finds, what fails."""
-
-    duration: timedelta = timedelta(minutes=10)
-    initializing: timedelta = timedelta(minutes=1)
-    prefixes: int = 12
-    files: int = 240
-    events: int = 48_000
-    failures: tuple[ScriptedFailure, ...] = ()
-    retry: ImportPlan | None = None
-
-    def retried(self) -> ImportPlan:
-        """The plan of the run a retry starts: ``retry`` if scripted, else a clean run."""
-        return self.retry if self.retry is not None else replace(self, failures=())
-
-
-def failures(count: int, *, bucket: str = "trail-logs", message_size: int = 60) -> tuple[ScriptedFailure, ...]:
-    """``count`` distinct failures on realistic trail log keys."""
-    return tuple(
-        ScriptedFailure(
-            location=f"s3://{bucket}/AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/{i % 28 + 1:02d}/"
-            f"111122223333_CloudTrail_us-east-1_20240101T{i % 24:02d}00Z_{i:016d}.json.gz",
-            message=("Unexpected token in JSON record. " * (message_size // 30 + 1))[:message_size],
-        )
-        for i in range(count)
-    )
-
-
-@dataclass
-class SimulatedImport:
-    """One import as the service keeps it."""
-
-    import_id: str
-    destinations: list[str]
-    source: dict[str, str]
-    start_event_time: datetime | None
-    end_event_time: datetime | None
-    created: datetime
-    plan: ImportPlan
-    run_started: datetime
-    stop_requested: datetime | None = None
-    stop_seconds: float = 10.0
-    extra_updates: list[datetime] = field(default_factory=list)
-    resumed_from: float = 0.0
-    """The share of the source a STOPPED run had copied when a retry resumed it."""
-
-    def status(self, now: datetime) -> str:
-        if self.stop_requested is not None and now >= self._stopped_at():
-            return "STOPPED"
-        elapsed = now - self.run_started
-        if elapsed < self.plan.initializing:
-            return "INITIALIZING"
-        if elapsed < self._run_length():
-            return "IN_PROGRESS"
-        return "FAILED" if self.plan.failures else "COMPLETED"
-
-    def updated(self, now: datetime) -> datetime:
-        """When the status last changed, as UpdatedTimestamp reports it."""
-        marks = [self.created, self.run_started, self.run_started + self.plan.initializing,
-                 self.run_started + self._run_length(), *self.extra_updates]
-        if self.stop_requested is not None:
-            # A stopped run changes no more: the marks its plan had after the stop never happen.
-            marks = [m for m in marks if m <= self._stopped_at()] + [self._stopped_at()]
-        return max(m for m in marks if m <= now)
-
-    def fraction(self, now: datetime) -> float:
-        until = min(now, self._stopped_at()) if self.stop_requested is not None else now
-        running = self._run_length() - self.plan.initializing
-        done = (until - self.run_started - self.plan.initializing) / running if running else 1.0
-        this_run = max(0.0, min(1.0, done))
-        return self.resumed_from + (1.0 - self.resumed_from) * this_run
-
-    def statistics(self, now: datetime) -> dict[str, int]:
-        f = self.fraction(now)
-        found = self.plan.prefixes if self.status(now) != "INITIALIZING" else 0
-        return {
-            "PrefixesFound": found,
-            "PrefixesCompleted": int(self.plan.prefixes * f),
-            "FilesCompleted": int(self.plan.files * f),
-            "EventsCompleted": int(self.plan.events * f),
-            "FailedEntries": int(len(self.plan.failures) * f),
-        }
-
-    def visible_failures(self, now: datetime) -> tuple[ScriptedFailure, ...]:
-        return self.plan.failures[: self.statistics(now)["FailedEntries"]]
-
-    def _run_length(self) -> timedelta:
-        """How long this run takes: a resumed run copies only what the stopped one left."""
-        return self.plan.initializing + (self.plan.duration - self.plan.initializing) * (1.0 - self.resumed_from)
-
-    def _stopped_at(self) -> datetime:
-        assert self.stop_requested is not None
-        return self.stop_requested + timedelta(seconds=self.stop_seconds)
 
 
 @dataclass
@@ -162,6 +61,23 @@ class Fault:
     applied: bool
 
 
+@dataclass
+class _Rate:
+    """A token bucket of one request: refills at ``per_second`` on the simulator's clock."""
+
+    per_second: float
+    last: datetime
+    tokens: float = 1.0
+
+    def take(self, now: datetime) -> bool:
+        self.tokens = min(1.0, self.tokens + (now - self.last).total_seconds() * self.per_second)
+        self.last = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
 @dataclass(frozen=True)
 class Request:
     """One request as the service saw it, and how it was answered."""
@@ -191,6 +107,7 @@ class CloudTrailImportSimulator:
         self._caller: str | None = None
         self._plans: deque[ImportPlan] = deque()
         self._faults: dict[str, deque[Fault]] = {}
+        self._rates: dict[str, _Rate] = {}
         self._ids = (uuid.UUID(int=n) for n in itertools.count(0xA000_0000_0000_0000_0000_0000_0000_0001))
 
     # --- scripting -------------------------------------------------------------------
@@ -214,6 +131,41 @@ class CloudTrailImportSimulator:
         """The next ``times`` requests of ``operation`` fail with ``code``."""
         queue = self._faults.setdefault(operation, deque())
         queue.extend(Fault(code, status, message, applied) for _ in range(times))
+
+    def throttle(self, operation: str, per_second: float) -> None:
+        """Answer ``operation`` with ThrottlingException beyond ``per_second`` requests a second, on this clock.
+
+        AWS publishes no rate for the import APIs; a low one shows what a caller does when it meets one.
+        """
+        self._rates[operation] = _Rate(per_second, self.now)
+
+    def add_past_import(self, destination: str, source: dict[str, str], *, start: datetime | None = None,
+                        end: datetime | None = None, status: str = "COMPLETED",
+                        created: datetime | None = None) -> str:
+        """An import that ran before the scenario begins and ended ``status`` (COMPLETED, FAILED or STOPPED)."""
+        created = created or self.now - timedelta(days=30)
+        plan = replace(self.default_plan, failures=failures(1) if status == "FAILED" else ())
+        imp = SimulatedImport(import_id=str(next(self._ids)), destinations=[destination], source=dict(source),
+                              start_event_time=start, end_event_time=end, created=created, plan=plan,
+                              run_started=created, stop_seconds=self.stop_seconds)
+        if status == "STOPPED":
+            imp.stop_requested = created + plan.initializing
+        self.imports[imp.import_id] = imp
+        assert imp.status(self.now) == status, imp.status(self.now)
+        return imp.import_id
+
+    def hold_account(self, duration: timedelta, *, destination: str | None = None) -> str:
+        """Another import, of a source of nobody's here, runs for ``duration`` from now: until it ends, StartImport
+        answers AccountHasOngoingImportException."""
+        destination = destination or next(iter(self.event_data_stores), "")
+        plan = replace(self.default_plan, duration=duration, initializing=min(duration, self.default_plan.initializing))
+        imp = SimulatedImport(import_id=str(next(self._ids)), destinations=[destination],
+                              source={"S3LocationUri": "s3://another-teams-trail-logs", "S3BucketRegion": self.region,
+                                      "S3BucketAccessRoleArn": f"arn:aws:iam::{self.account}:role/AnotherTeam"},
+                              start_event_time=None, end_event_time=None, created=self.now, plan=plan,
+                              run_started=self.now, stop_seconds=self.stop_seconds)
+        self.imports[imp.import_id] = imp
+        return imp.import_id
 
     def reject_source(self, uri: str, message: str) -> None:
         """StartImport from ``uri`` answers InvalidImportSourceException with ``message``."""
@@ -249,7 +201,10 @@ class CloudTrailImportSimulator:
         """Answer one request of ``caller`` (a role ARN) or raise ``ServiceError``; records it either way."""
         queue = self._faults.get(operation)
         fault = queue.popleft() if queue else None
+        rate = self._rates.get(operation)
         try:
+            if rate is not None and not rate.take(self.now):
+                raise ServiceError("ThrottlingException", "Rate exceeded")
             if fault is not None and not fault.applied:
                 raise ServiceError(fault.code, fault.message, fault.status)
             method = getattr(self, "_op_" + operation, None)
