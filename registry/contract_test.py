@@ -13,8 +13,8 @@ hard-coded ``sts.<region>.amazonaws.com``.
 The inputs (``registry/inputs``) name their resources by CloudFormation
 exports, as in the publisher's account where the prerequisites stack
 (``registry/contract-prerequisites.yaml``) exports them; here the exports are
-the simulator's resources (``EXPORTS``), handed to ``cfn test`` in place of
-its ListExports call.
+the simulator's resources (``offline-exports.json``), handed to ``cfn test``
+in place of its ListExports call.
 
 Usage: ``python registry/contract_test.py [--busy MINUTES] [--break read-after-delete|create-without-id|
 waiting-without-id] [-- pytest args]``. ``--busy`` has another import hold the account for the first
@@ -58,18 +58,12 @@ from cloudtrail_lake_import.testing import (  # noqa: E402
     SimulatedTime,
     default_session,
 )
-from tests.driver import ROLE_ARN  # noqa: E402
-from tests.handler_roles import STORE_ARN, synthesize  # noqa: E402
+from tests.handler_roles import synthesize  # noqa: E402
 from trail_import_handler import clock, cloudtrail, registry  # noqa: E402
 
 MINUTE = 60.0
 # What the prerequisites stack exports in a real account, as the simulator's resources.
-EXPORTS = {
-    "CloudTrailLakeImportContract-EventDataStoreArn": STORE_ARN,
-    "CloudTrailLakeImportContract-SourceUri": "s3://trail-logs/org-trail",
-    "CloudTrailLakeImportContract-SourceRegion": "us-east-1",
-    "CloudTrailLakeImportContract-AccessRoleArn": ROLE_ARN,
-}
+EXPORTS: dict[str, str] = json.loads((ROOT / "offline-exports.json").read_text())
 
 
 class _Invocations(BaseHTTPRequestHandler):
@@ -154,7 +148,7 @@ def main(argv: list[str]) -> int:
     roles = synthesize()
     simulator = CloudTrailImportSimulator()
     simulator.iam = roles.world()
-    simulator.add_event_data_store(STORE_ARN)
+    simulator.add_event_data_store(EXPORTS["CloudTrailLakeImportContract-EventDataStoreArn"])
     simulator.default_plan = ImportPlan(duration=timedelta(minutes=3), initializing=timedelta(minutes=1))
     if args.busy:
         simulator.hold_account(timedelta(minutes=args.busy))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.driver import ROLE_ARN
+from tests.handler_roles import STORE_ARN
 from trail_import_handler import registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,3 +100,39 @@ def test_every_handler_permission_is_an_action_of_the_service_authorization_refe
     # What each handler calls, and nothing it does not (the IAM model denies a call the role lacks).
     assert set(schema["handlers"]["read"]["permissions"]) == {"cloudtrail:GetImport", "ssm:GetParameter"}
     assert "cloudtrail:StopImport" in schema["handlers"]["delete"]["permissions"]
+
+
+def test_the_inputs_name_what_the_prerequisites_stack_exports() -> None:
+    from cfnlint.decode import decode
+
+    template, matches = decode(str(REGISTRY / "contract-prerequisites.yaml"))
+    assert matches == []
+    assert template is not None
+    exported = {output["Export"]["Name"] for output in template["Outputs"].values()}
+    used: set[str] = set()
+    for path in sorted((REGISTRY / "inputs").glob("inputs_1_*.json")):
+        text = path.read_text()
+        used |= {name.strip() for name in re.findall(r"{{([-A-Za-z0-9:\s]+?)}}", text)}
+        # Every resource an input names comes from the account's exports, none is a placeholder.
+        assert "111122223333" not in text, path.name
+    offline = json.loads((REGISTRY / "offline-exports.json").read_text())
+    assert used == exported == set(offline)
+    # Offline, the exports are the simulated account's: the store, source and role the handler tests use.
+    assert offline["CloudTrailLakeImportContract-AccessRoleArn"] == ROLE_ARN
+    assert offline["CloudTrailLakeImportContract-EventDataStoreArn"] == STORE_ARN
+    # The log files the stack writes lie inside the inputs' window, in CloudTrail's layout.
+    code = template["Resources"]["LogFilesFunction"]["Properties"]["Code"]["ZipFile"]
+    compile(code, "index.py", "exec")
+    create = json.loads((REGISTRY / "inputs" / "inputs_1_create.json").read_text())
+    assert (create["StartEventTime"], create["EndEventTime"]) == ("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")
+    assert 'f"AWSLogs/{account}/CloudTrail/{region}/2024/01/01/"' in code
+    store = template["Resources"]["EventDataStore"]["Properties"]
+    assert store["IngestionEnabled"] is False
+
+
+def test_the_prerequisites_template_passes_cfn_lint() -> None:
+    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable",
+                             str(REGISTRY / "contract-prerequisites.yaml")],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
