@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .standalone_provider import StandaloneImportProvider
     from .trail_import import TrailImport
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 """The release, and the one place it is written (pyproject.toml reads it from here)."""
 
 __all__ = [

@@ -162,7 +162,8 @@ class TrailImport(Construct):
 
     @property
     def import_id(self) -> str:
-        """The ImportId (also the physical id)."""
+        """The ImportId CloudTrail gave the import (the custom resource's physical id as well; a resource of the
+        registry type is known by an Id of its own, since its import may start hours after the deploy began)."""
         return self._attribute("ImportId")
 
     @property
