@@ -87,8 +87,65 @@ def waiting(hours: float, fixed_seconds: int | None) -> dict[str, float]:
             "resource_hours": (sim.now - started).total_seconds() / 3600}
 
 
+PAST_IMPORTS = (100, 500, 2000)
+
+
+def adoption_search(past: int, bounded: bool) -> dict[str, Any]:
+    """A Create among ``past`` imports of its destination, GetImport throttled to one a second; the stopped copy
+    of its window (at four fifths of the listing) must be found and resumed. Bounded: the type's search budget;
+    unbounded: the whole search in the first invocation, as before the budget."""
+    from datetime import UTC, datetime
+
+    import botocore.endpoint
+    from cloudformation_cli_python_lib import resource as support_resource
+    from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
+    from moto import mock_aws
+
+    from cloudtrail_lake_import.testing import MOTO_CONFIG, CloudTrailImportSimulator, SimulatedTime, default_session
+    from tests.registry_driver import RegistryDriver
+    from trail_import_handler import clock, registry
+
+    sim = CloudTrailImportSimulator()
+    store = sim.add_event_data_store("trail-archive")
+    source = {"S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": "us-east-1",
+              "S3BucketAccessRoleArn": "arn:aws:iam::111122223333:role/TrailImportAccess"}
+    day = timedelta(days=1)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for n in range(past):
+        status = "STOPPED" if n == past * 4 // 5 else "COMPLETED"
+        window = (start, start + 182 * day) if status == "STOPPED" else (start - (n + 1) * day, start - n * day)
+        sim.add_past_import(store, source, start=window[0], end=window[1], status=status)
+    sim.throttle("GetImport", per_second=1.0)
+    budget, saved_time = registry.SEARCH_BUDGET, getattr(botocore.endpoint, "time")  # noqa: B009
+    registry.SEARCH_BUDGET = budget if bounded else timedelta(days=1)
+    setattr(clock, "now", lambda: sim.now)  # noqa: B010 - the simulator's clock stands for the handler's
+    setattr(botocore.endpoint, "time", SimulatedTime(sim))  # noqa: B010 - retries wait on the simulator's clock
+    os.environ[registry.CALLBACK_SECONDS_ENV] = "60"
+    try:
+        with mock_aws(config=MOTO_CONFIG), default_session(sim) as session:
+            setattr(support_resource, "_get_boto_session",  # noqa: B010
+                    lambda credentials, region=None: SessionProxy(session) if credentials else None)
+            driver = RegistryDriver(sim)
+            began = sim.now
+            answer = driver.create({**source, "EventDataStoreArn": store, "StartEventTime": "2024-01-01T00:00:00Z",
+                                    "EndEventTime": "2024-07-01T00:00:00Z", "Preflight": False})
+    finally:
+        registry.SEARCH_BUDGET = budget
+        setattr(botocore.endpoint, "time", saved_time)  # noqa: B010
+        os.environ.pop(registry.CALLBACK_SECONDS_ENV, None)
+    resumed = [c.params.get("ImportId") for c in sim.calls("StartImport")]
+    searching = sum(1 for p in answer.progress if "ImportId" not in p)
+    return {"status": answer.status, "resumed_the_stopped_copy": len(resumed) == 1 and resumed[0] is not None,
+            "search_invocations": searching + 1, "longest_invocation_seconds": max(driver.invocation_seconds),
+            "get_import_requests": sum(1 for r in sim.requests if r.operation == "GetImport"),
+            "create_minutes": round((sim.now - began).total_seconds() / 60, 1)}
+
+
 def measure() -> dict[str, Any]:
-    results: dict[str, Any] = {"package": package(), "waiting": {}}
+    results: dict[str, Any] = {"package": package(), "waiting": {}, "adoption_search": {}}
+    for past in PAST_IMPORTS:
+        results["adoption_search"][str(past)] = {
+            "bounded": adoption_search(past, bounded=True), "unbounded": adoption_search(past, bounded=False)}
     for hours in HOURS:
         row = {}
         for name, fixed in (("ours", None), ("every_minute", 60)):

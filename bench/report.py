@@ -167,6 +167,32 @@ def _registry_type(r: dict[str, Any]) -> list[str]:
                          f"{_ratio(figures['invocations'], base['invocations'])} | "
                          f"{figures['wait_after_import_seconds']:.1f} | "
                          f"{_ratio(figures['wait_after_import_seconds'], base['wait_after_import_seconds'])} |")
+    if "adoption_search" in r:
+        lines += _adoption_search(r["adoption_search"])
+    return lines
+
+
+def _adoption_search(r: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "A Create that must find the one stopped copy of its window among the destination's past imports (at four "
+        "fifths of the listing) before it resumes it, GetImport throttled to one request a second (no rate is "
+        "published). Bounded: the type's search, 25 s an invocation, then IN_PROGRESS and on from where it stood. "
+        "Unbounded: no time budget, as before the bound (it pauses only when a request stays throttled through its "
+        "four tries). CloudFormation allows a handler invocation 60 s. Simulator clock.",
+        "",
+        "| past imports | search | invocations while searching | longest invocation s | ratio | "
+        "GetImport requests | resumed the stopped copy |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for past, row in r.items():
+        base = row["unbounded"]
+        for name, figures in row.items():
+            lines.append(f"| {past} | {name} | {figures['search_invocations']} | "
+                         f"{figures['longest_invocation_seconds']:.1f} | "
+                         f"{_ratio(figures['longest_invocation_seconds'], base['longest_invocation_seconds'])} | "
+                         f"{figures['get_import_requests']:,} | "
+                         f"{'yes' if figures['resumed_the_stopped_copy'] else 'no'} |")
     return lines
 
 

@@ -396,3 +396,19 @@ def test_a_create_still_searching_is_a_resource_that_a_rollback_deletes(
     assert registry.list_all()[0] == []
     assert sim.calls("StartImport") == []
     assert sim.running() == []
+
+
+def test_a_create_waiting_its_turn_among_500_past_imports_reads_only_the_new_ones(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    _past_imports(sim, destination, 500, stopped_at=-1)
+    blocker = sim.hold_account(timedelta(minutes=45))
+    sim.throttle("GetImport", per_second=1.0)
+    answer = registry.create(typed(destination))
+    assert answer.status == "SUCCESS", answer.message
+    assert answer.model["ImportId"] not in (blocker, "")
+    assert len(sim.imports) == 502
+    # Each check while waiting read the imports created since the search, not the 500 before it.
+    assert max(registry.invocation_seconds) <= 60, max(registry.invocation_seconds)
+    assert sum(1 for p in answer.progress if "ImportId" not in p) >= 20
+    reads = sum(1 for r in sim.requests if r.operation == "GetImport" and r.error is None)
+    assert reads < 500 + 200, reads

@@ -208,9 +208,10 @@ def _update(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
             return ProgressEvent.failed(HandlerErrorCode.NotUpdatable,
                                         f"{', '.join(changed)} cannot change: a new destination, source or window "
                                         "is a new import, which CloudFormation makes by replacing the resource.")
+        # No deadline: an Update searches for an import only when its record names none, which a Create that
+        # succeeded never leaves.
         begun = lifecycle.begin(ct, "Update", _writable(desired), request_id=request.clientRequestToken or "",
-                                physical_id=record.physical_id, old_properties=_writable(previous),
-                                deadline=_deadline())
+                                physical_id=record.physical_id, old_properties=_writable(previous))
         context = _context(resource_id, begun, since=clock.now().isoformat())
         context[_RECORDED] = record.physical_id
     return _wait(ct, owned, "Update", desired, context)
