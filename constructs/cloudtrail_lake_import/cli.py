@@ -8,7 +8,6 @@ FAILED or STOPPED, 2 an error (credentials, permissions, arguments).
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
@@ -19,44 +18,18 @@ from typing import Any, TypeVar
 import boto3
 import click
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+from botocore.exceptions import ProfileNotFound
 
 from trail_import_handler import clock
 from trail_import_handler.cloudtrail import RUNNING, STATISTICS
-from trail_import_handler.errors import ImportResourceError
 from trail_import_handler.pricing import PRICES_AS_OF, PRICES_REGION
 from trail_import_handler.properties import parse_properties
 
+from ._cli_errors import _aws_errors, _Failed
+from .cli_verify import verify
+
 F = TypeVar("F", bound=Callable[..., Any])
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
-
-
-class _Failed(click.ClickException):
-    exit_code = 2
-
-
-def _aws_errors(command: F) -> F:
-    """Turn AWS client errors into one clear line and exit code 2."""
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except NoCredentialsError:
-            raise _Failed("No AWS credentials found: set AWS_PROFILE, pass --profile or run 'aws configure'.") from None
-        except ProfileNotFound as error:
-            raise _Failed(f"{error}: check --profile or AWS_PROFILE.") from None
-        except NoRegionError:
-            raise _Failed("No AWS region: pass --region or set AWS_REGION.") from None
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            operation = getattr(error, "operation_name", "the call")
-            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-                raise _Failed(f"Access denied calling {operation}: your credentials need permission for it "
-                              f"({error.response.get('Error', {}).get('Message', '')}).") from None
-            raise _Failed(f"{operation} failed: {code}: {error.response.get('Error', {}).get('Message', '')}") from None
-        except (ImportResourceError, BotoCoreError) as error:
-            raise _Failed(str(error)) from None
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group()
@@ -264,3 +237,6 @@ def _when(value: Any) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+main.add_command(verify)

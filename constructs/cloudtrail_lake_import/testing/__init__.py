@@ -13,6 +13,7 @@ from .deployment import Deployment
 from .enforcement import IamEnforcement
 from .iam_world import IamWorld
 from .service_error import ServiceError
+from .signed_archive import SignedArchive, SigningKey
 from .simulator import CloudTrailImportSimulator, ImportPlan, Request, ScriptedFailure, failures
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "Request",
     "ScriptedFailure",
     "ServiceError",
+    "SignedArchive",
+    "SigningKey",
     "SimulatedTime",
     "default_session",
     "failures",

@@ -8,6 +8,7 @@ codes to its exception classes and applies its own retry rules.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import time
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from botocore.hooks import BaseEventHooks
 
 _EVENT = "before-send.cloudtrail"
-_TIMESTAMP_FIELDS = ("StartEventTime", "EndEventTime")
+_TIMESTAMP_FIELDS = ("StartEventTime", "EndEventTime", "StartTime", "EndTime")
 
 
 class _Body:
@@ -54,23 +55,37 @@ class Connection:
         target = request.headers.get("X-Amz-Target", b"")
         operation = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
         body = request.body or b"{}"
-        params = json.loads(body.decode() if isinstance(body, bytes) else str(body))
-        for name in _TIMESTAMP_FIELDS:
-            if name in params:
-                params[name] = datetime.fromtimestamp(float(params[name]), UTC)
-        try:
-            status, answer = 200, self.simulator.handle(operation, params, self.caller)
-        except ServiceError as error:
-            status, answer = error.status, {"__type": error.code, "message": error.message}
-        data = json.dumps(answer, default=_encode).encode()
+        params = request_params(body if isinstance(body, bytes) else str(body).encode())
+        status, data = answer_json(self.simulator, operation, params, self.caller)
         headers: Any = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "sim-" + operation}
         return AWSResponse(request.url, status, headers, _Body(data))
 
 
-def _encode(value: object) -> float:
+def _encode(value: object) -> float | str:
     if isinstance(value, datetime):
         return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()  # blobs travel as base64 in the JSON protocol
     raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def request_params(body: bytes) -> dict[str, Any]:
+    """A JSON 1.1 request's parameters, its timestamps (epoch seconds on the wire) as datetimes."""
+    params: dict[str, Any] = json.loads(body.decode() or "{}")
+    for name in _TIMESTAMP_FIELDS:
+        if name in params:
+            params[name] = datetime.fromtimestamp(float(params[name]), UTC)
+    return params
+
+
+def answer_json(simulator: CloudTrailImportSimulator, operation: str, params: dict[str, Any],
+                caller: str | None = None) -> tuple[int, bytes]:
+    """The simulator's answer to one request, as the JSON 1.1 protocol carries it: status and body."""
+    try:
+        status, answer = 200, simulator.handle(operation, params, caller)
+    except ServiceError as error:
+        status, answer = error.status, {"__type": error.code, "message": error.message}
+    return status, json.dumps(answer, default=_encode).encode()
 
 
 class SimulatedTime:

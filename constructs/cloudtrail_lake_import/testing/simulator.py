@@ -108,6 +108,9 @@ class CloudTrailImportSimulator:
         self._plans: deque[ImportPlan] = deque()
         self._faults: dict[str, deque[Fault]] = {}
         self._rates: dict[str, _Rate] = {}
+        self.public_keys: list[dict[str, Any]] = []
+        """What ListPublicKeys answers: entries of Value (DER bytes), ValidityStartTime, ValidityEndTime,
+        Fingerprint (``signed_archive.SigningKey.entry()``)."""
         self._ids = (uuid.UUID(int=n) for n in itertools.count(0xA000_0000_0000_0000_0000_0000_0000_0001))
 
     # --- scripting -------------------------------------------------------------------
@@ -270,6 +273,12 @@ class CloudTrailImportSimulator:
         )
         self.imports[imp.import_id] = imp
         return self._describe(imp, statistics=False)
+
+    def _op_ListPublicKeys(self, params: dict[str, Any]) -> dict[str, Any]:
+        start, end = params.get("StartTime"), params.get("EndTime")
+        keys = [k for k in self.public_keys
+                if (end is None or k["ValidityStartTime"] <= end) and (start is None or k["ValidityEndTime"] >= start)]
+        return {"PublicKeyList": keys}
 
     def _op_GetEventDataStore(self, params: dict[str, Any]) -> dict[str, Any]:
         wanted = params["EventDataStore"]

@@ -1,0 +1,48 @@
+"""The simulator on a loopback HTTP port, speaking CloudTrail's JSON protocol: for tools run as processes, such
+as ``aws cloudtrail validate-logs --endpoint-url`` (ListPublicKeys from ``simulator.public_keys``)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ._wire import answer_json, request_params
+from .simulator import CloudTrailImportSimulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    simulator: CloudTrailImportSimulator
+    lock: threading.Lock
+
+    def do_POST(self) -> None:
+        operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.lock:
+            status, data = answer_json(self.simulator, operation, request_params(body))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("x-amzn-RequestId", "sim-" + operation)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@contextlib.contextmanager
+def serve(simulator: CloudTrailImportSimulator) -> Iterator[str]:
+    """Answer CloudTrail requests from ``simulator`` on a loopback port while inside; yields its URL."""
+    handler = type("CloudTrailEndpoint", (_Handler,), {"simulator": simulator, "lock": threading.Lock()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
