@@ -35,7 +35,18 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: lint
+# AWS's own tool, the judge of archive verification: the AWS CLI v1 pins one exact botocore, so it gets an
+# environment of its own rather than tying the suite's boto3 to it (tests find it at $(AWSCLI_VENV)/bin/aws).
+AWSCLI_VENV := .venv-awscli
+AWSCLI_VERSION := 1.46.2
+$(AWSCLI_VENV)/.installed: Makefile
+	rm -rf $(AWSCLI_VENV)
+	$(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet "awscli==$(AWSCLI_VERSION)" 2>&1 | sed '/^WARNING: Location/d'
+	$(AWSCLI_VENV)/bin/aws --version
+	touch $@
+
+test: lint $(AWSCLI_VENV)/.installed
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory floor
 
@@ -62,7 +73,7 @@ synth: setup
 	@$(PY) scripts/synth_summary.py cdk.out
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) dist-floor node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOOR_VENV) $(AWSCLI_VENV) dist-floor node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
 
 # AWS's resource contract tests (cfn test) against the registry type's handlers, offline; also run by the suite.
 BUSY ?= 0

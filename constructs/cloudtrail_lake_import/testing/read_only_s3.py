@@ -37,6 +37,8 @@ class Snapshot:
 
     def __init__(self) -> None:
         self.buckets: dict[str, dict[str, StoredObject]] = {}
+        self.denied: set[str] = set()
+        """Keys whose GetObject answers AccessDenied, as a bucket or key policy would."""
         self._sorted: dict[str, list[str]] = {}
 
     @classmethod
@@ -117,6 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.counters.cpu_seconds += time.process_time() - began
 
     def _object(self, bucket: str, key: str) -> tuple[str, int, bytes | str, dict[str, str]]:
+        if key in self.snapshot.denied:
+            return "GetObject", 403, _error("AccessDenied", key), {}
         stored = self.snapshot.buckets[bucket].get(key)
         if stored is None:
             return "GetObject", 404, _error("NoSuchKey", key), {}

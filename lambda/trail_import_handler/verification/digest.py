@@ -16,10 +16,11 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+_SIGNING_DELAY = timedelta(hours=2)
 DIGEST_NAME = re.compile(
     rf"(?P<account>\d{{12}})_CloudTrail-Digest_(?P<region>{_REGION})_(?P<trail>.+)_(?P<home>{_REGION})_"
     r"(?P<stamp>\d{8}T\d{6}Z)(?P<backfill>_backfill)?\.json\.gz$")
@@ -156,7 +157,10 @@ class PublicKeys:
         key = self._keys.get(digest.fingerprint)
         if key is None:
             return f"no public key of its region has fingerprint {digest.fingerprint}"
-        if (key.valid_from and digest.end < key.valid_from) or (key.valid_until and digest.end > key.valid_until):
+        # A digest is signed after its hour ends, up to about an hour later: around a key's rotation its end time
+        # may lie just outside the key's validity (the AWS CLI asks for keys until two hours past the window).
+        if (key.valid_from and digest.end < key.valid_from - _SIGNING_DELAY) or \
+                (key.valid_until and digest.end > key.valid_until + _SIGNING_DELAY):
             return f"key {digest.fingerprint} was not valid at {digest.end_text}"
         try:
             signature = bytes.fromhex(signature_hex)
