@@ -133,6 +133,7 @@ def markdown(r: dict[str, Any]) -> str:
                      f"{usd['eventbridge']:.4f} | {usd['metrics']:.2f} | {usd['logs']:.4f} | "
                      f"{row['total_usd_per_month']:.2f} |")
     lines += _registry_type(r["registry_type"]) if "registry_type" in r else []
+    lines += _verification(r["verification"]) if "verification" in r else []
     lines += ["", "Raw figures: results.json.", ""]
     return "\n".join(lines)
 
@@ -193,6 +194,50 @@ def _adoption_search(r: dict[str, Any]) -> list[str]:
                          f"{_ratio(figures['longest_invocation_seconds'], base['longest_invocation_seconds'])} | "
                          f"{figures['get_import_requests']:,} | "
                          f"{'yes' if figures['resumed_the_stopped_copy'] else 'no'} |")
+    return lines
+
+
+def _verification(r: dict[str, Any]) -> list[str]:
+    three = r["three_regions"]
+    lines = [
+        "",
+        "## Verifying an archive: cloudtrail-lake-import verify against aws cloudtrail validate-logs",
+        "",
+        f"Both deep (every digest's signature, every log file's SHA-256), whole processes. Archive: 1 account x 3 "
+        f"regions x 72 h ({three['digests_written']} digests and {three['log_files_written']} log files written, "
+        "the window's and the hours around it), served by a read-only loopback S3 in a process of its own that "
+        "holds each request for the latency given without using its CPU. The AWS CLI (v1, one region per run) runs "
+        f"once per region, one after the other; ours verifies every region in one run, {r['workers']} requests at "
+        "a time. Ratios are ours / the AWS CLI's.",
+        "",
+        "| latency | tool | wall s | ratio | requests | digests valid | log files valid | peak MB | CPU s | "
+        "stand-in CPU ms / request |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for latency, row in three["by_latency"].items():
+        base = row["aws_cli"]
+        for name, figures in (("ours", row["ours"]), ("AWS CLI", row["aws_cli"])):
+            lines.append(f"| {float(latency) * 1000:.0f} ms | {name} | {figures['seconds']:.2f} | "
+                         f"{_ratio(figures['seconds'], base['seconds'])} | {figures['requests']:,} | "
+                         f"{figures['digests']} | {figures['log_files']} | {figures['peak_mb']:.0f} | "
+                         f"{figures['cpu_seconds']:.2f} | "
+                         f"{1000 * figures['standin_cpu_seconds'] / max(figures['requests'], 1):.3f} |")
+    zero = three["ours_at_0"]
+    org = r["organization"]["ours"]
+    lines += [
+        "",
+        f"Ours at 0 ms (its CPU floor): {zero['seconds']:.2f} s wall, {zero['cpu_seconds']:.2f} s CPU for "
+        f"{zero['requests']:,} requests.",
+        "",
+        f"An organization archive, 20 accounts x 3 regions x 24 h under `AWSLogs/o-ID/`, from `s3://bucket` alone "
+        f"at 50 ms: {org['seconds']:.2f} s, {org['requests']:,} requests, {org['digests']:,} digests and "
+        f"{org['log_files']:,} log files valid, peak {org['peak_mb']:.0f} MB (the AWS CLI with --s3-bucket finds "
+        "no digest there).",
+        "",
+        "Memory against the window (1 account, 1 region, 0 ms): "
+        + ", ".join(f"{name.replace('_', ' ')}: peak {m['peak_mb']:.0f} MB for {m['digests']} digests"
+                    for name, m in r["memory"].items()) + ".",
+    ]
     return lines
 
 

@@ -28,6 +28,7 @@ from bench import (  # noqa: E402
     preflight_requests,
     registry_type,
     synth_scaling,
+    verification,
     waiting,
 )
 from bench.report import chart, markdown  # noqa: E402
@@ -46,7 +47,8 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine()}
     for name, module in (("synth", synth_scaling), ("waiting", waiting), ("cold_start", cold_start),
                          ("preflight", preflight_requests), ("org_scale", org_scale),
-                         ("monitor_cost", monitor_cost), ("registry_type", registry_type)):
+                         ("monitor_cost", monitor_cost), ("registry_type", registry_type),
+                         ("verification", verification)):
         started = time.perf_counter()
         results[name] = module.measure()
         print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)

@@ -84,7 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def _serve(self, *, head: bool) -> None:
-        began = time.process_time()
+        began = time.thread_time()
         if self.latency:
             time.sleep(self.latency)
         url = urlsplit(self.path)
@@ -116,7 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.lock:
             self.counters.requests += 1
             self.counters.by_operation[operation] = self.counters.by_operation.get(operation, 0) + 1
-            self.counters.cpu_seconds += time.process_time() - began
+            self.counters.cpu_seconds += time.thread_time() - began
 
     def _object(self, bucket: str, key: str) -> tuple[str, int, bytes | str, dict[str, str]]:
         if key in self.snapshot.denied:
@@ -195,3 +195,29 @@ def serve(snapshot: Snapshot, *, latency: float = 0.0) -> Iterator[tuple[str, Co
     finally:
         server.shutdown()
         server.server_close()
+
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m cloudtrail_lake_import.testing.read_only_s3 SNAPSHOT.pickle [LATENCY_SECONDS]``: serve a
+    snapshot (``pickle.dump(snapshot, ...)``) as a process of its own. It prints its URL; on SIGTERM it prints
+    its counters (requests, CPU seconds, requests by operation) as JSON and ends."""
+    import json
+    import pickle
+    import signal
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    with open(args[0], "rb") as stream:
+        snapshot: Snapshot = pickle.load(stream)  # a snapshot this package wrote, never outside input
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with serve(snapshot, latency=float(args[1]) if len(args) > 1 else 0.0) as (url, counters):
+        print(url, flush=True)
+        stop.wait()
+    print(json.dumps({"requests": counters.requests, "cpu_seconds": counters.cpu_seconds,
+                      "by_operation": counters.by_operation}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
