@@ -42,17 +42,26 @@ def machine() -> dict[str, str]:
             "python": platform.python_version(), "node": node, "system": platform.platform()}
 
 
-def main() -> None:
+BENCHMARKS = (("synth", synth_scaling), ("waiting", waiting), ("cold_start", cold_start),
+              ("preflight", preflight_requests), ("org_scale", org_scale), ("monitor_cost", monitor_cost),
+              ("registry_type", registry_type), ("verification", verification))
+
+
+def main(only: list[str]) -> None:
+    """Run every benchmark, or with names (``bench/run.py verification``) only those, keeping the last
+    figures of the others from results.json."""
     began = time.perf_counter()
-    results: dict[str, Any] = {"machine": machine()}
-    for name, module in (("synth", synth_scaling), ("waiting", waiting), ("cold_start", cold_start),
-                         ("preflight", preflight_requests), ("org_scale", org_scale),
-                         ("monitor_cost", monitor_cost), ("registry_type", registry_type),
-                         ("verification", verification)):
+    previous = json.loads((RESULTS / "results.json").read_text()) if only and (RESULTS / "results.json").exists() \
+        else {}
+    results: dict[str, Any] = {**previous, "machine": machine()}
+    for name, module in BENCHMARKS:
+        if only and name not in only:
+            continue
         started = time.perf_counter()
         results[name] = module.measure()
         print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
-    results["bench_seconds"] = round(time.perf_counter() - began)
+    if not only:
+        results["bench_seconds"] = round(time.perf_counter() - began)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     chart(results, RESULTS / "chart.png")
@@ -61,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -72,15 +72,35 @@ def _standin(snapshot: Any, latency: float) -> Iterator[tuple[str, dict[str, Any
 
 
 def _run(command: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Wall seconds, exit code and peak memory (MB) of one process."""
+    """Wall seconds, exit code, CPU seconds and peak memory (MB) of one process.
+
+    The peak is the process's own VmHWM, read until it ends: wait4's ru_maxrss would count the bench's own
+    memory too, which the child holds between fork and exec."""
+    before = os.times()
     began = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - began
-    out = process.stdout.read() if process.stdout else b""
-    return {"seconds": round(wall, 2), "exit": os.waitstatus_to_exitcode(status),
-            "peak_mb": round(usage.ru_maxrss / 1024, 1), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-            "output": out.decode(errors="replace")}
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.DEVNULL)
+        peak_kb = 0
+        while process.poll() is None:
+            peak_kb = max(peak_kb, _high_water_kb(process.pid))
+            time.sleep(0.02)
+        wall = time.perf_counter() - began
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return {"seconds": round(wall, 2), "exit": process.returncode, "peak_mb": round(peak_kb / 1024, 1),
+            "cpu_seconds": round(cpu, 2), "output": text}
+
+
+def _high_water_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _env(s3_url: str, cloudtrail_url: str) -> dict[str, str]:

@@ -226,3 +226,15 @@ def test_an_organization_archive_the_aws_cli_does_not_find_from_the_bucket_we_ve
     assert [(p["kind"], p["account"], p["region"]) for p in mine.report["problems"]] == [
         ("log-invalid", "444455556666", "eu-west-1")]
     assert mine.report["digests"]["valid"] == 2 * 2 * 7
+
+
+def test_a_log_file_the_bucket_will_not_hand_over_stops_verification_with_exit_2(
+        archive: tuple[SignedArchive, CloudTrailImportSimulator]) -> None:
+    signed, simulator = archive
+    snapshot = read_only_s3.Snapshot.of(signed.s3, BUCKET)
+    snapshot.denied.add(_log(signed, 2))
+    with serving(snapshot, simulator) as (where, _):
+        mine = ours(where, f"s3://{BUCKET}", START, END)
+    assert mine.exit_code == 2, mine.output
+    assert "Access denied calling GetObject" in mine.output
+    assert "Traceback" not in mine.output
