@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -37,8 +38,11 @@ APP = textwrap.dedent('''
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
-                   check=True, capture_output=True, timeout=600)
+    # setuptools builds in the checkout's build/ and egg-info: one build at a time across the suite's workers.
+    with (ROOT / "build").with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+                       check=True, capture_output=True, timeout=600)
     (built,) = out.glob("cdk_cloudtrail_lake_import-*.whl")
     return built
 
