@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -437,3 +438,47 @@ def test_service_rejections_fail_create_naming_what_to_fix(
     assert outcome.status == "FAILED"
     assert expected in outcome.reason
     assert sim.imports == {}
+
+
+def test_entries_being_retried_or_that_succeeded_are_not_reported_as_failures(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    retried, succeeded, failed = failures(3)
+    sim.plan_next_import(ImportPlan(failures=(replace(retried, status="RETRY"), replace(succeeded, status="SUCCEEDED"),
+                                              failed)))
+    outcome = provider.create({**props, "MaxFailedEntries": "0"})
+    assert outcome.status == "FAILED"
+    assert "ended FAILED with 1 failed entries, more than MaxFailedEntries (0)" in outcome.reason
+    assert failed.location in outcome.reason
+    assert retried.location not in outcome.reason
+    assert succeeded.location not in outcome.reason
+
+
+def test_a_server_error_of_a_code_we_have_never_seen_is_ridden_out_not_a_failed_stack(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    created = provider.create({**props, "WaitForCompletion": "false"})
+    sim.inject_fault("GetImport", "UnheardOfServerFault", status=503, times=25, message="try later")
+    outcome = provider.update(created.physical_id, props, {**props, "WaitForCompletion": "false"})
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert outcome.data["ImportStatus"] == "COMPLETED"
+    assert [r.error for r in sim.requests if r.operation == "GetImport"].count("UnheardOfServerFault") == 25
+
+
+def test_a_create_finds_the_import_to_adopt_past_the_first_list_imports_page(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    source = {"S3LocationUri": props["S3LocationUri"], "S3BucketRegion": props["S3BucketRegion"],
+              "S3BucketAccessRoleArn": props["S3BucketAccessRoleArn"]}
+    start = datetime.fromisoformat(props["StartEventTime"])
+    for day in range(44):  # other windows of the same source: two full pages of ListImports and more
+        sim.add_past_import(props["EventDataStoreArn"], source, start=start - timedelta(days=day + 2),
+                            end=start - timedelta(days=day + 1))
+    stopped = sim.add_past_import(props["EventDataStoreArn"], source, start=start,
+                                  end=datetime.fromisoformat(props["EndEventTime"]), status="STOPPED")
+    assert sim.page_size["ListImports"] * 2 < len(sim.imports)
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    # The duplicate avoided: the stopped copy on the third page is resumed, no second import copies it again.
+    assert outcome.physical_id == stopped
+    assert [c.params.get("ImportId") for c in sim.calls("StartImport")] == [stopped]

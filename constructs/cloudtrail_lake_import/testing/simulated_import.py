@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
 class ScriptedFailure:
-    """One entry ListImportFailures will report."""
+    """One entry ListImportFailures will report. ``status``: one the model allows (FAILED, RETRY, SUCCEEDED);
+    only FAILED entries count in FailedEntries and make the import end FAILED."""
 
     location: str
     error_type: str = "FileParseError"
     message: str = "The file is not a valid CloudTrail log file."
+    status: str = "FAILED"
+
+    def __post_init__(self) -> None:
+        allowed = _failure_statuses()
+        if self.status not in allowed:
+            raise ValueError(f"status: the model allows {', '.join(allowed)}; got {self.status!r}")
+
+
+@functools.cache
+def _failure_statuses() -> tuple[str, ...]:
+    """ImportFailureListItem.Status as botocore's service model gives it."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cloudtrail")
+    return tuple(model.shape_for("ImportFailureStatus").enum)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -70,7 +87,7 @@ class SimulatedImport:
             return "INITIALIZING"
         if elapsed < self._run_length():
             return "IN_PROGRESS"
-        return "FAILED" if self.plan.failures else "COMPLETED"
+        return "FAILED" if self._failed() else "COMPLETED"
 
     def updated(self, now: datetime) -> datetime:
         """When the status last changed, as UpdatedTimestamp reports it."""
@@ -96,11 +113,14 @@ class SimulatedImport:
             "PrefixesCompleted": int(self.plan.prefixes * f),
             "FilesCompleted": int(self.plan.files * f),
             "EventsCompleted": int(self.plan.events * f),
-            "FailedEntries": int(len(self.plan.failures) * f),
+            "FailedEntries": int(len(self._failed()) * f),
         }
 
     def visible_failures(self, now: datetime) -> tuple[ScriptedFailure, ...]:
-        return self.plan.failures[: self.statistics(now)["FailedEntries"]]
+        return self.plan.failures[: int(len(self.plan.failures) * self.fraction(now))]
+
+    def _failed(self) -> tuple[ScriptedFailure, ...]:
+        return tuple(f for f in self.plan.failures if f.status == "FAILED")
 
     def _run_length(self) -> timedelta:
         """How long this run takes: a resumed run copies only what the stopped one left."""

@@ -310,7 +310,7 @@ class CloudTrailImportSimulator:
     def _op_ListImportFailures(self, params: dict[str, Any]) -> dict[str, Any]:
         imp = self._find(params["ImportId"])
         items = [
-            {"Location": f.location, "Status": "FAILED", "ErrorType": f.error_type, "ErrorMessage": f.message,
+            {"Location": f.location, "Status": f.status, "ErrorType": f.error_type, "ErrorMessage": f.message,
              "LastUpdatedTime": imp.updated(self.now)}
             for f in imp.visible_failures(self.now)
         ]
