@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -75,3 +76,19 @@ def test_window_is_optional(props: dict[str, str]) -> None:
     parsed = parse_properties(props)
     assert parsed.window.start is None
     assert parsed.window.end is None
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    # Start equal to end is an empty window, not a one-instant one.
+    ("EndEventTime", "2024-01-01T00:00:00Z", "StartEventTime (2024-01-01T00:00:00+00:00) must be before EndEventTime"),
+    ("S3LocationUri", "s3://trail..logs/x", "without '..'"),
+    ("RetryToken", "r" * 257, "RetryToken: expected a string of at most 256 characters; got 'rrrr"),
+])
+def test_a_value_just_past_a_bound_is_refused_naming_it(props: dict[str, str], name: str, value: str,
+                                                         message: str) -> None:
+    with pytest.raises(ImportResourceError, match=re.escape(message)):
+        parse_properties({**props, name: value})
+
+
+def test_a_retry_token_of_exactly_the_maximum_length_is_taken(props: dict[str, str]) -> None:
+    assert parse_properties({**props, "RetryToken": "r" * 256}).retry_token == "r" * 256

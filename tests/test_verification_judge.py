@@ -43,11 +43,6 @@ class Expected:
 Tamper = Callable[[SignedArchive], Expected]
 
 
-def _in_window(archive: SignedArchive, kind: str) -> list[str]:
-    keys = archive.digest_keys if kind == "digest" else archive.log_keys
-    return [k for k in keys if "/2024/01/01/" in k and "T0" in k.rsplit("_", 2)[-2 if kind == "log" else -1]]
-
-
 def _digest(archive: SignedArchive, hour: int) -> str:
     """The digest whose hour ends ``hour`` hours after the window's start."""
     stamp = (START + timedelta(hours=hour)).strftime("%Y%m%dT%H")
