@@ -150,14 +150,15 @@ def delete(session: SessionProxy | None, request: BaseResourceHandlerRequest,
 @resource.handler(Action.READ)
 def read(session: SessionProxy | None, request: BaseResourceHandlerRequest,
          context: MutableMapping[str, Any]) -> ProgressEvent:
-    """GetImport into the model; NotFound for an import no resource owns."""
+    """The resource's record, and GetImport into the model once it has an import; NotFound for an Id the type
+    has no record of."""
     return _answer(session, request, lambda ct, owned: _read(ct, owned, request))
 
 
 @resource.handler(Action.LIST)
 def list_imports(session: SessionProxy | None, request: BaseResourceHandlerRequest,
                  context: MutableMapping[str, Any]) -> ProgressEvent:
-    """One page of ListImports: the imports that resources of this type own."""
+    """One page of the type's records: its resources, by Id, with their ImportId once they have one."""
     return _answer(session, request, lambda ct, owned: _list(ct, owned, request))
 
 
