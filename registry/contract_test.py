@@ -29,11 +29,10 @@ import argparse
 import json
 import os
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,7 @@ from cloudtrail_lake_import.testing import (  # noqa: E402
     SimulatedTime,
     default_session,
 )
+from cloudtrail_lake_import.testing._loopback import serving  # noqa: E402
 from tests.handler_roles import synthesize  # noqa: E402
 from trail_import_handler import clock, cloudtrail, registry  # noqa: E402
 
@@ -91,14 +91,8 @@ class _Invocations(BaseHTTPRequestHandler):
 
 @contextmanager
 def _endpoint(simulator: CloudTrailImportSimulator) -> Iterator[str]:
-    handler = type("Invocations", (_Invocations,), {"simulator": simulator})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serving(type("Invocations", (_Invocations,), {"simulator": simulator})) as url:
+        yield url
 
 
 def _break(how: str | None) -> None:

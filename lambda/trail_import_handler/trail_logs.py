@@ -22,8 +22,8 @@ from .properties import ImportSource, ImportWindow
 _LOG_FILE = re.compile(
     r"(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]+\.json\.gz$"
 )
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")
+ACCOUNT_NAME = re.compile(r"^\d{12}$")
+ORGANIZATION_NAME = re.compile(r"^o-[a-z0-9]{10,32}$")
 _DAY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/[^/]*$")
 
 
@@ -161,7 +161,7 @@ def _regions(lister: Lister, root: str, findings: Findings, *, workers: int | No
     if parts and parts[-1] == "CloudTrail":
         yield from lister.children(root)[0]
         return
-    accounts = iter([root]) if parts and _ACCOUNT.fullmatch(parts[-1]) else _accounts(lister, root, findings)
+    accounts = iter([root]) if parts and ACCOUNT_NAME.fullmatch(parts[-1]) else _accounts(lister, root, findings)
     if workers is None:
         for prefix in accounts:
             yield from _take(findings, _account(lister, prefix))
@@ -177,9 +177,9 @@ def _accounts(lister: Lister, prefix: str, findings: Findings) -> Iterator[str]:
     findings.other_objects += strays
     for child in children:
         name = _name(child)
-        if _ACCOUNT.fullmatch(name):
+        if ACCOUNT_NAME.fullmatch(name):
             yield child
-        elif _ORGANIZATION.fullmatch(name):
+        elif ORGANIZATION_NAME.fullmatch(name):
             yield from _accounts(lister, child, findings)
         else:
             findings.other_objects.append(child)

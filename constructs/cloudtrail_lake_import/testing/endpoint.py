@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from ._loopback import serving
 from ._wire import answer_json, request_params
 from .simulator import CloudTrailImportSimulator
 
@@ -36,13 +37,5 @@ class _Handler(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def serve(simulator: CloudTrailImportSimulator) -> Iterator[str]:
     """Answer CloudTrail requests from ``simulator`` on a loopback port while inside; yields its URL."""
-    handler = type("CloudTrailEndpoint", (_Handler,), {"simulator": simulator, "lock": threading.Lock()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(type("CloudTrailEndpoint", (_Handler,), {"simulator": simulator, "lock": threading.Lock()})) as url:
+        yield url

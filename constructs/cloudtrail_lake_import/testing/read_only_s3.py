@@ -17,10 +17,12 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
+
+from ._loopback import serving
 
 _NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _MODIFIED = "2024-01-01T00:00:00.000Z"
@@ -186,15 +188,8 @@ def serve(snapshot: Snapshot, *, latency: float = 0.0) -> Iterator[tuple[str, Co
     counters = Counters()
     handler = type("ReadOnlyS3", (_Handler,), {"snapshot": snapshot, "latency": latency, "counters": counters,
                                                "lock": threading.Lock()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", counters
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(handler) as url:
+        yield url, counters
 
 
 

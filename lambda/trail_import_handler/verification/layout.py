@@ -8,17 +8,13 @@ window to its last day, as the preflight lists (``trail_logs``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..trail_logs import Lister, parse_log_file
+from ..trail_logs import ACCOUNT_NAME, ORGANIZATION_NAME, Lister, parse_log_file
 from .digest import DigestName, parse_name
-
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")
 
 
 @dataclass(frozen=True)
@@ -66,9 +62,9 @@ def _accounts(lister: Lister, prefix: str) -> list[str]:
     found = []
     for child in children:
         name = _name(child)
-        if _ACCOUNT.fullmatch(name):
+        if ACCOUNT_NAME.fullmatch(name):
             found.append(child)
-        elif _ORGANIZATION.fullmatch(name):
+        elif ORGANIZATION_NAME.fullmatch(name):
             found += _accounts(lister, child)
     return found
 
