@@ -73,9 +73,12 @@ class _Run:
         wanted = [(where, name) for where, (names, _) in zip(slices, listed, strict=True) for name in names
                   if a.start < name.end <= a.end + AFTER_WINDOW]
         fetched = self._map(lambda item: self._fetch(item[1], keys[item[0].region]), wanted, phase="digests")
+        by_slice: dict[int, list[Fetched]] = {id(where): [] for where in slices}
+        for (where, _), f in zip(wanted, fetched, strict=True):
+            by_slice[id(where)].append(f)
         chains: list[tuple[layout.Slice, list[Fetched]]] = []
         for where in slices:
-            mine = [f for (w, _), f in zip(wanted, fetched, strict=True) if w is where]
+            mine = by_slice[id(where)]
             trails = sorted({f.name.trail for f in mine}) or [""]
             chains += [(where, [f for f in mine if f.name.trail == trail]) for trail in trails]
         predecessors = self._map(lambda c: self._predecessor(c[1], keys[c[0].region]), chains)
@@ -83,8 +86,7 @@ class _Run:
         for (where, trail_chain), predecessor in zip(chains, predecessors, strict=True):
             self._chain(where, trail_chain, predecessor)
         for where, (_, logs) in zip(slices, listed, strict=True):
-            mine = [f for (w, _), f in zip(wanted, fetched, strict=True) if w is where]
-            checks.update({entry.key: (where, entry) for entry in self._named(where, mine, set(logs))})
+            checks.update({entry.key: (where, entry) for entry in self._named(where, by_slice[id(where)], set(logs))})
         results = self._map(lambda item: (item[0], log_files.check(self.s3, a.bucket, item[1].key,
                                                                      item[1].hash_value, a.start, a.end,
                                                                      deep=self.deep)),
