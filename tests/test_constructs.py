@@ -378,7 +378,7 @@ def test_bucket_region_comes_from_the_bucket_else_the_stack() -> None:
         "S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": "eu-west-1"})
 
 
-def test_import_monitor_checks_on_a_schedule_one_check_at_a_time_with_least_privilege() -> None:
+def test_import_monitor_checks_on_a_schedule_with_least_privilege_and_no_reserved_concurrency() -> None:
     stack = _stack()
     monitor = ImportMonitor.of(stack)
     assert ImportMonitor.of(stack) is monitor
@@ -386,7 +386,9 @@ def test_import_monitor_checks_on_a_schedule_one_check_at_a_time_with_least_priv
     template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(5 minutes)"})
     template.has_resource_properties("AWS::Lambda::Function", {
         "Handler": "trail_import_handler.monitor.handler", "Runtime": "python3.14", "Architectures": ["arm64"],
-        "ReservedConcurrentExecutions": 1,
+        # Reserving any fails the deploy where the account's quota leaves under 100 unreserved; the check's leases
+        # keep overlapping checks from publishing twice.
+        "ReservedConcurrentExecutions": Match.absent(),
         "Environment": {"Variables": {"IMPORT_MONITOR_TABLE": {"Ref": Match.string_like_regexp("State")},
                                       "IMPORT_MONITOR_FIRST_FAILURES": "5"}}})
     template.has_resource_properties("AWS::DynamoDB::GlobalTable", {

@@ -8,15 +8,21 @@ would; its metrics are the embedded-metric-format records it prints.
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, default_session, failures
 from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ProviderDriver
 from tests.handler_roles import HandlerRoles, admin_client
-from trail_import_handler import monitor
+from trail_import_handler import cloudtrail, monitor
 
 
 @pytest.fixture
@@ -34,11 +40,15 @@ class Monitor:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def check(self, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    def check(self, capsys: pytest.CaptureFixture[str], context: Any = None) -> list[dict[str, Any]]:
         """One scheduled check; the events it published."""
         capsys.readouterr()
-        monitor.handler({"source": "aws.events", "detail-type": "Scheduled Event"})
+        monitor.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, context)
         self.metrics += [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        return self.received()
+
+    def received(self) -> list[dict[str, Any]]:
+        """The events that reached the queue since the last look."""
         sqs = admin_client("sqs")
         received = []
         while True:
@@ -232,6 +242,103 @@ def test_throttling_is_ridden_out(
     for operation in ("ListImports", "GetImport"):
         watcher.sim.inject_fault(operation, "ThrottlingException", times=3)
     assert _statuses(watcher.check(capsys)) == [(None, "INITIALIZING", False)]
+
+
+def _before(client: Any, operation: str, meanwhile: Callable[[], Any]) -> Any:
+    """``client``, whose first ``operation`` request waits until ``meanwhile`` has run: another check overlapping."""
+    pending = [meanwhile]
+
+    def hook(**_: Any) -> None:
+        if pending:
+            pending.pop()()
+    client.meta.events.register_first(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
+                                      hook)
+    return client
+
+
+def _check_with(*, events: Any = None, table: Any = None, lease: timedelta = monitor.DEFAULT_LEASE) -> None:
+    """A check as the handler runs it, with these clients in place of its own."""
+    monitor.check(cloudtrail.client(), monitor.StateTable(os.environ[monitor.TABLE_ENV], table),
+                  events or boto3.client("events"), lease=lease, metrics=lambda _: None)
+
+
+def test_a_check_that_overlaps_anothers_publishing_publishes_nothing_twice(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props)
+    # The second check runs while the first has recorded the change and is about to publish it, and the import
+    # has moved on since: the second leaves the import to the first, and the next check tells the move.
+    def moved_on_and_checked() -> None:
+        watcher.sim.advance(120)
+        watcher.check(capsys)
+    _check_with(events=_before(boto3.client("events"), "PutEvents", moved_on_and_checked))
+    watcher.received()
+    assert [e["eventId"] for e in watcher.events] == [f"{import_id}:1"]
+    assert _statuses(watcher.check(capsys)) == [("INITIALIZING", "IN_PROGRESS", False)]
+    assert watcher.check(capsys) == []
+
+
+def test_a_check_that_overlaps_anothers_recording_publishes_nothing_twice(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props)
+    watcher.check(capsys)
+    watcher.sim.advance(120)
+    # Both read the table before either wrote; the second records IN_PROGRESS and publishes while the first waits.
+    _check_with(table=_before(boto3.client("dynamodb"), "PutItem", lambda: watcher.check(capsys)))
+    watcher.received()
+    assert [e["eventId"] for e in watcher.events] == [f"{import_id}:1", f"{import_id}:2"]
+    assert _statuses(watcher.events[1:]) == [("INITIALIZING", "IN_PROGRESS", False)]
+
+
+def test_a_check_stopped_while_publishing_leaves_its_events_to_the_first_check_after_its_time_ran_out(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props)
+    publishing, stop = threading.Event(), threading.Event()
+    two_minutes = SimpleNamespace(get_remaining_time_in_millis=lambda: 120_000)
+
+    def hang(**_: Any) -> None:
+        if threading.current_thread() is stuck:
+            publishing.set()
+            stop.wait(30)
+            raise RuntimeError("the function timed out")
+    def stopped_check() -> None:
+        with pytest.raises(RuntimeError, match="timed out"):
+            watcher.check(capsys, two_minutes)
+    stuck = threading.Thread(target=stopped_check)
+    # Every client the handler makes from here on carries the hook.
+    boto3._get_default_session().events.register_first("before-call.eventbridge.PutEvents", hang)
+    stuck.start()
+    try:
+        assert publishing.wait(30)
+        assert watcher.check(capsys, two_minutes) == [], "the stuck check still has time: its events are its own"
+        watcher.sim.advance(121)
+        # What the stuck check left, then the change since, in order.
+        assert [e["eventId"] for e in watcher.check(capsys, two_minutes)] == [f"{import_id}:1", f"{import_id}:2"]
+    finally:
+        stop.set()
+        stuck.join(30)
+    assert watcher.check(capsys) == []
+
+
+def test_changes_of_many_imports_are_published_ten_to_a_request(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    for n in range(4):
+        start_as_handler({**props, **OTHER_SOURCE, "S3LocationUri": f"s3://other-logs/p{n}"})
+        watcher.sim.finish_all()
+    requests: list[int] = []
+    events = boto3.client("events")
+    events.meta.events.register("before-parameter-build.eventbridge.PutEvents",
+                                lambda params, **_: requests.append(len(params["Entries"])))
+    _check_with(events=events)
+    assert len(watcher.received()) == 4 * 3
+    assert requests == [10, 2], "PutEvents takes at most 10 entries (the model's limit), and each is filled"
 
 
 @pytest.mark.parametrize(("previous", "current", "new_run", "path"), [

@@ -83,8 +83,8 @@ class ImportMonitor(Construct):
             self, "Check", log_group_id="Logs", handler="trail_import_handler.monitor.handler", code=handler_code(),
             role=role, timeout=Duration.minutes(2),
             environment={TABLE_ENV: self.table.table_name, FAILURES_ENV: str(first_failures)},
-            # One check at a time: a check and its retry never publish the same change twice.
-            reserved_concurrent_executions=1,
+            # No reserved concurrency: it fails the deploy where the account's quota leaves fewer than 100 executions
+            # unreserved (PutFunctionConcurrency); overlapping checks publish each change once by the table's leases.
             description="CloudTrail Lake import monitor: status-change events and progress metrics",
         )
         aws_events.Rule(self, "Schedule", schedule=aws_events.Schedule.rate(schedule),

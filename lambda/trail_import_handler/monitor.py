@@ -7,15 +7,24 @@ every time (1,000 imports a page), GetImport only for imports that run or
 changed since the last check, ListImportFailures only for a new FAILED.
 
 State is one DynamoDB item per import: its last status, UpdatedTimestamp, a
-sequence number, and the events not yet published. A change is written with a
-condition on the status and sequence it replaces, so of two checks that see
-the same change (one ran twice, or late) one records it and publishes; the
-other finds it recorded and publishes nothing. Events are published after the
-record and cleared from it after PutEvents succeeds: a check that dies in
-between leaves them for the next check, which publishes them with the same
-``eventId`` (``importId:seq``) so a consumer can tell the rare repeat. When
+sequence number, the events not yet published, and the lease of the check
+publishing them. A change is written with a condition on the status and
+sequence it replaces and on a free lease, and the check that writes it takes
+the lease in the same write; so of two checks that see the same change (one
+ran twice, or late, or the two overlap) one records it and publishes, and the
+other finds it recorded or leased and publishes nothing. Events are published
+after the record and cleared from it, with the lease, after PutEvents succeeds.
+A check that fails to publish gives its leases back; one that dies holds them
+until the lease runs out (its own remaining time, after which Lambda has
+stopped it), and the next check claims them and publishes with the same
+``eventId`` (``importId:seq``), so a consumer can tell the rare repeat. When
 a check is skipped, or two changes fall between checks, the statuses an import
 must have passed through are published too, marked ``inferred``.
+
+The check does not rely on the function's concurrency for this: reserving
+concurrency fails the deploy in an account whose concurrency quota leaves
+fewer than 100 executions unreserved (Lambda API Reference,
+PutFunctionConcurrency).
 
 Metrics are embedded-metric-format records printed to stdout: CloudWatch
 extracts them from the function's log, with no PutMetricData call and no
@@ -29,9 +38,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -52,6 +62,10 @@ ENDED = ("COMPLETED", "FAILED", "STOPPED")
 # EventBridge takes entries up to 256 KB; a detail of at most 8 KB leaves room for any envelope.
 MAX_DETAIL_BYTES = 8 * 1024
 _BASELINE = "__monitor__"
+# No check holds the item's lease: none taken, or it ran out (ISO 8601 UTC times order as strings).
+_FREE = "(attribute_not_exists(Lease) OR Lease < :now)"
+# Without a Lambda context (a check run by hand), the longest a Lambda function can run.
+DEFAULT_LEASE = timedelta(minutes=15)
 _METRICS = ("PrefixesFound", "PrefixesCompleted", "FilesCompleted", "EventsCompleted", "FailedEntries")
 
 
@@ -63,6 +77,9 @@ class Seen:
     updated: str
     seq: int
     pending: list[str] = field(default_factory=list)
+    lease: str = ""
+    """Until when (ISO 8601, UTC) the check ``owner`` holds the pending events to publish them; "" when free."""
+    owner: str = ""
 
 
 @dataclass
@@ -74,22 +91,26 @@ class CheckResult:
     listed: int = 0
 
 
-def handler(event: dict[str, Any], context: object = None) -> dict[str, int]:
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, int]:
     """The scheduled entry point."""
+    # A check holds its leases for as long as it can run: past that, Lambda has stopped it.
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    lease = timedelta(milliseconds=remaining()) if callable(remaining) else DEFAULT_LEASE
     result = check(cloudtrail.client(), StateTable(os.environ[TABLE_ENV]), boto3.client("events"),
-                   first_failures=int(os.environ.get(FAILURES_ENV, "5")))
+                   first_failures=int(os.environ.get(FAILURES_ENV, "5")), lease=lease)
     logger.info("checked", extra={"listed": result.listed, "described": result.described,
                                   "published": len(result.published)})
     return {"listed": result.listed, "described": result.described, "published": len(result.published)}
 
 
 def check(ct: CloudTrailClient, state: StateTable, events: Any, *, first_failures: int = 5,
-          metrics: Callable[[str], None] = print) -> CheckResult:
+          metrics: Callable[[str], None] = print, lease: timedelta = DEFAULT_LEASE) -> CheckResult:
     """One check: record and publish every status change since the last one, and the running imports' progress."""
     result = CheckResult()
     seen, since = state.load()
     now = clock.now()
     since = since or state.baseline(now)
+    me, until = uuid.uuid4().hex, _iso(now + lease)
     for item in _list_imports(ct):
         result.listed += 1
         import_id = item["ImportId"]
@@ -118,14 +139,15 @@ def check(ct: CloudTrailClient, state: StateTable, events: Any, *, first_failure
             details.append(detail(current, before, status_now, seq + n, inferred=n < len(path),
                                   failures=failures if n == len(path) else []))
             before = status_now
-        record = Seen(current.status, _iso(current.updated), seq + len(path),
-                      (previous.pending if previous else []) + [json.dumps(d) for d in details])
-        if state.record(import_id, previous, record):
+        pending = (previous.pending if previous else []) + [json.dumps(d) for d in details]
+        record = Seen(current.status, _iso(current.updated), seq + len(path), pending,
+                      lease=until if pending else "", owner=me if pending else "")
+        if state.record(import_id, previous, record, now):
             seen[import_id] = record
-    for import_id, record in seen.items():
-        if record.pending:
-            result.published += _publish(events, [json.loads(p) for p in record.pending])
-            state.clear_pending(import_id, record.seq)
+    # Ours to publish: what this check recorded, and what a check that died left, once its lease ran out.
+    claimed = {import_id: record for import_id, record in seen.items() if record.pending and (
+        record.owner == me or state.claim(import_id, record, me, until, now))}
+    result.published = _publish(events, state, claimed, me)
     return result
 
 
@@ -184,15 +206,32 @@ def _metric_record(state: ImportState, now: datetime) -> str:
     })
 
 
-def _publish(events: Any, details: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for start in range(0, len(details), 10):
-        batch = details[start:start + 10]
-        answer = events.put_events(Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(d),
-                                             "EventBusName": "default"} for d in batch])
-        if answer.get("FailedEntryCount"):
-            raise RuntimeError(f"PutEvents refused {answer['FailedEntryCount']} of {len(batch)} entries: "
-                               f"{[e.get('ErrorCode') for e in answer.get('Entries', []) if e.get('ErrorCode')]}")
-    return details
+def _publish(events: Any, state: StateTable, claimed: dict[str, Seen], me: str) -> list[dict[str, Any]]:
+    """Publish the claimed imports' events, 10 to a PutEvents request (its limit), and clear each import's once all
+    of them are published; the imports not cleared get their leases back, so the next check publishes them."""
+    queue = [(import_id, json.loads(p)) for import_id, record in claimed.items() for p in record.pending]
+    left = {import_id: len(record.pending) for import_id, record in claimed.items()}
+    published: list[dict[str, Any]] = []
+    try:
+        for start in range(0, len(queue), 10):
+            batch = queue[start:start + 10]
+            answer = events.put_events(Entries=[
+                {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(d), "EventBusName": "default"}
+                for _, d in batch])
+            refused = [e.get("ErrorCode") for e in answer.get("Entries", []) if e.get("ErrorCode")]
+            if answer.get("FailedEntryCount"):
+                raise RuntimeError(f"PutEvents refused {answer['FailedEntryCount']} of {len(batch)} entries: "
+                                   f"{refused}")
+            for import_id, d in batch:
+                published.append(d)
+                left[import_id] -= 1
+                if not left[import_id]:
+                    state.clear_pending(import_id, claimed[import_id].seq, me)
+                    del left[import_id]
+    finally:
+        for import_id in left:
+            state.release(import_id, me)
+    return published
 
 
 class StateTable:
@@ -215,7 +254,9 @@ class StateTable:
                 else:
                     seen[item["ImportId"]["S"]] = Seen(item["Status"]["S"], item["Updated"]["S"],
                                                        int(item["Seq"]["N"]),
-                                                       [p["S"] for p in item.get("Pending", {}).get("L", [])])
+                                                       [p["S"] for p in item.get("Pending", {}).get("L", [])],
+                                                       item.get("Lease", {}).get("S", ""),
+                                                       item.get("Owner", {}).get("S", ""))
             if "LastEvaluatedKey" not in page:
                 return seen, since
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -232,32 +273,54 @@ class StateTable:
         item = self.client.get_item(TableName=self.name, Key={"ImportId": {"S": _BASELINE}}, ConsistentRead=True)
         return datetime.fromisoformat(item["Item"]["Since"]["S"])
 
-    def record(self, import_id: str, previous: Seen | None, new: Seen) -> bool:
-        """Write ``new`` if the item is still ``previous``; False when another check got there first."""
+    def record(self, import_id: str, previous: Seen | None, new: Seen, now: datetime) -> bool:
+        """Write ``new`` if the item is still ``previous`` and no check holds its lease; False when another check
+        got there first."""
         item = {"ImportId": {"S": import_id}, "Status": {"S": new.status}, "Updated": {"S": new.updated},
                 "Seq": {"N": str(new.seq)}, "Pending": {"L": [{"S": p} for p in new.pending]}}
+        if new.lease:
+            item |= {"Lease": {"S": new.lease}, "Owner": {"S": new.owner}}
         condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(ImportId)"}
         if previous is not None:
-            condition = {"ConditionExpression": "#s = :s AND Seq = :q",
+            condition = {"ConditionExpression": f"#s = :s AND Seq = :q AND {_FREE}",
                          "ExpressionAttributeNames": {"#s": "Status"},
-                         "ExpressionAttributeValues": {":s": {"S": previous.status}, ":q": {"N": str(previous.seq)}}}
+                         "ExpressionAttributeValues": {":s": {"S": previous.status}, ":q": {"N": str(previous.seq)},
+                                                       ":now": {"S": _iso(now)}}}
+        return self._conditional(self.client.put_item, TableName=self.name, Item=item, **condition)
+
+    def claim(self, import_id: str, record: Seen, owner: str, until: str, now: datetime) -> bool:
+        """Take the lease on events another check left pending, if it is free and the item is still ``record``."""
+        return self._conditional(
+            self.client.update_item, TableName=self.name, Key={"ImportId": {"S": import_id}},
+            UpdateExpression="SET Lease = :until, #o = :me", ConditionExpression=f"Seq = :q AND {_FREE}",
+            ExpressionAttributeNames={"#o": "Owner"},
+            ExpressionAttributeValues={":until": {"S": until}, ":me": {"S": owner}, ":q": {"N": str(record.seq)},
+                                       ":now": {"S": _iso(now)}})
+
+    def clear_pending(self, import_id: str, seq: int, owner: str) -> None:
+        """The events up to ``seq`` are published; the lease is given back."""
+        self._conditional(
+            self.client.update_item, TableName=self.name, Key={"ImportId": {"S": import_id}},
+            UpdateExpression="SET Pending = :none REMOVE Lease, #o", ConditionExpression="Seq = :q AND #o = :me",
+            ExpressionAttributeNames={"#o": "Owner"},
+            ExpressionAttributeValues={":none": {"L": []}, ":q": {"N": str(seq)}, ":me": {"S": owner}})
+
+    def release(self, import_id: str, owner: str) -> None:
+        """Give the lease back without publishing: the next check claims the events at once."""
+        self._conditional(
+            self.client.update_item, TableName=self.name, Key={"ImportId": {"S": import_id}},
+            UpdateExpression="REMOVE Lease, #o", ConditionExpression="#o = :me",
+            ExpressionAttributeNames={"#o": "Owner"}, ExpressionAttributeValues={":me": {"S": owner}})
+
+    @staticmethod
+    def _conditional(write: Callable[..., Any], **request: Any) -> bool:
         try:
-            self.client.put_item(TableName=self.name, Item=item, **condition)
+            write(**request)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
         return True
-
-    def clear_pending(self, import_id: str, seq: int) -> None:
-        """The events up to ``seq`` are published."""
-        try:
-            self.client.update_item(TableName=self.name, Key={"ImportId": {"S": import_id}},
-                                    UpdateExpression="SET Pending = :none", ConditionExpression="Seq = :q",
-                                    ExpressionAttributeValues={":none": {"L": []}, ":q": {"N": str(seq)}})
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
 
 
 def _list_imports(ct: CloudTrailClient) -> Iterator[Any]:
