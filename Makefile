@@ -9,13 +9,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The machine's Node when it is supported (22 or 24), else the lockfile's, chosen when each recipe runs
 # (after npm ci): the CDK CLI, jsii and the Provider-framework harness all take `node` from PATH.
 BASE_PATH := $(PATH)
+COMMA := ,
 export PATH = $(shell sh scripts/node-path)$(BASE_PATH)
 
 # The oldest aws-cdk-lib the library supports: the floor of its range in pyproject.toml.
 FLOOR_CDK = $(shell sed -n 's/.*"aws-cdk-lib>=\([0-9.]*\),.*/\1/p' pyproject.toml)
 FLOOR_VENV := .venv-floor
 
-.PHONY: setup test lint synth demo bench clean floor contract
+.PHONY: setup test lint synth demo bench clean floor contract mutation
 
 # After npm ci: importing aws_cdk starts jsii on the Node that scripts/node-path chooses.
 $(VENV)/.installed: pyproject.toml | node_modules/.installed
@@ -85,3 +86,9 @@ demo: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+# Mutation testing of the handler package (docs/mutation/REPORT.md); MODULES=monitor,import_search for some of it.
+# Not part of `make test`: the whole package is about 6,600 mutants, near three hours on two cores.
+MODULES ?=
+mutation: setup
+	$(PY) scripts/mutation.py $(subst $(COMMA), ,$(MODULES))

@@ -61,7 +61,8 @@ def _counted_check(running: bool) -> Counter[str]:
         state = monitor.StateTable("monitor", boto3.client("dynamodb"))
 
         def check() -> None:
-            monitor.check(cloudtrail.client(), state, boto3.client("events"), metrics=lambda _: None)
+            monitor.check(cloudtrail.client(), state, boto3.client("events"), first_failures=5,
+                          lease=monitor.DEFAULT_LEASE, metrics=lambda _: None)
 
         check()
         if running:

@@ -128,7 +128,9 @@ class MonitorChecks:
     def __call__(self) -> None:
         from trail_import_handler import cloudtrail, monitor
 
-        for event in monitor.check(cloudtrail.client(), self.state, self.events, metrics=lambda _: None).published:
+        checked = monitor.check(cloudtrail.client(), self.state, self.events, first_failures=5,
+                                lease=monitor.DEFAULT_LEASE, metrics=lambda _: None)
+        for event in checked.published:
             self.published.append(event)
             print(f"  monitor event {event['eventId']}: {event['previousStatus']} -> {event['status']}"
                   f"{' (inferred)' if event['inferred'] else ''}; {event['message']}")

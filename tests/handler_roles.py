@@ -10,8 +10,11 @@ scenarios import into more than one.
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -51,7 +54,23 @@ class HandlerRoles:
         return world
 
 
+# A file to keep the synthesis in between runs (the mutation runs set it): the roles change only with the constructs.
+CACHE_ENV = "HANDLER_ROLES_FILE"
+
+
 def synthesize() -> HandlerRoles:
+    """The roles, from the file named by HANDLER_ROLES_FILE when it is set and exists; synthesized (and kept there)
+    otherwise."""
+    cache = Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else None
+    if cache is not None and cache.exists():
+        return HandlerRoles(**json.loads(cache.read_text()))
+    roles = _synthesize()
+    if cache is not None:
+        cache.write_text(json.dumps(asdict(roles)))
+    return roles
+
+
+def _synthesize() -> HandlerRoles:
     app = cdk.App(outdir=tempfile.mkdtemp(prefix="handler-roles-"))
     stack = cdk.Stack(app, "HandlerRoles", env=cdk.Environment(account=ACCOUNT, region=REGION))
     for bucket_name, role_arn in (("trail-logs", ROLE_ARN), ("other-logs", OTHER_ROLE_ARN)):

@@ -149,11 +149,24 @@ def test_a_failed_imports_event_carries_its_first_failures(
     (*_, failed) = watcher.check(capsys)
     assert failed["status"] == "FAILED"
     assert len(failed["firstFailures"]) == 5
+    assert failed["message"].startswith(f"CloudTrail Lake import {import_id} from s3://trail-logs/org-trail is FAILED:")
     first = watcher.sim.imports[import_id].plan.failures[0]
     assert failed["firstFailures"][0] == {"location": first.location, "errorType": "FileParseError",
                                           "message": first.message[:500]}
     assert f"First failure: FileParseError at {first.location}" in failed["message"]
     assert len(json.dumps(failed).encode()) <= monitor.MAX_DETAIL_BYTES
+
+
+def test_the_number_of_first_failures_is_the_monitors_setting(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(monitor.FAILURES_ENV, "2")  # ImportMonitor(first_failures=2)
+    watcher.check(capsys)
+    start_as_handler(props, failures=failures(40))
+    watcher.sim.finish_all()
+    (*_, failed) = watcher.check(capsys)
+    assert len(failed["firstFailures"]) == 2
 
 
 def test_changes_between_checks_give_the_final_event_and_no_missed_status(
@@ -166,6 +179,8 @@ def test_changes_between_checks_give_the_final_event_and_no_missed_status(
     events = watcher.check(capsys)
     assert _statuses(events) == [("INITIALIZING", "IN_PROGRESS", True), ("IN_PROGRESS", "COMPLETED", False)]
     assert [e["eventId"] for e in events] == [f"{import_id}:2", f"{import_id}:3"]
+    assert " is IN_PROGRESS (passed through between checks): " in events[0]["message"]
+    assert " is COMPLETED: " in events[1]["message"]
 
 
 def test_an_import_started_and_ended_between_checks_still_tells_every_status(
@@ -203,19 +218,66 @@ def test_a_check_that_failed_to_publish_is_retried_and_publishes_each_change_onc
 ) -> None:
     watcher.check(capsys)
     start_as_handler(props)
+    _a_check_denied_put_events(watcher, handler_roles, capsys)
+    retried = watcher.check(capsys)
+    assert _statuses(retried) == [(None, "INITIALIZING", False)]
+    assert watcher.check(capsys) == []
+
+
+def _a_check_denied_put_events(watcher: Monitor, handler_roles: HandlerRoles,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """One check with PutEvents denied: it records the changes, then fails to publish them."""
     world = watcher.sim.iam
     assert world is not None
     policies = world.roles[handler_roles.monitor_role].policies
     saved = list(policies)
-    # PutEvents denied for one check: it records the change, then fails.
     policies[:] = [{**d, "Statement": [s for s in d["Statement"] if s.get("Action") != "events:PutEvents"]}
                    for d in policies]
-    with pytest.raises(Exception, match="AccessDenied"):
-        watcher.check(capsys)
-    policies[:] = saved
-    retried = watcher.check(capsys)
-    assert _statuses(retried) == [(None, "INITIALIZING", False)]
+    try:
+        with pytest.raises(Exception, match="AccessDenied"):
+            watcher.check(capsys)
+    finally:
+        policies[:] = saved
+
+
+def test_events_a_failed_check_left_are_published_once_by_two_overlapping_checks(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    handler_roles: HandlerRoles,
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props, duration=timedelta(hours=2), initializing=timedelta(hours=1))
+    _a_check_denied_put_events(watcher, handler_roles, capsys)
+    # The first to claim what was left publishes it; the other, running meanwhile, finds it claimed.
+    _check_with(events=_before(boto3.client("events"), "PutEvents", lambda: watcher.check(capsys)))
+    watcher.received()
+    assert [e["eventId"] for e in watcher.events] == [f"{import_id}:1"]
     assert watcher.check(capsys) == []
+
+
+def test_each_check_answers_and_logs_what_it_read_and_published(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    start_as_handler(props)
+    watcher.sim.finish_all()
+    start_as_handler({**props, **OTHER_SOURCE}, duration=timedelta(hours=2), initializing=timedelta(hours=1))
+    answer = monitor.handler({"source": "aws.events", "detail-type": "Scheduled Event"})
+    # Both listed and read; the one that ended before the monitor's first check is recorded, not announced.
+    assert answer == {"listed": 2, "described": 2, "published": 1}
+    (record,) = [r for r in caplog.records if r.name == monitor.__name__ and r.getMessage() == "checked"]
+    assert (record.listed, record.described, record.published) == (2, 2, 1)  # type: ignore[attr-defined]
+
+
+def test_an_import_gone_between_listing_and_reading_is_passed_over_and_the_others_told(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    first = start_as_handler(props)
+    watcher.sim.finish_all()
+    second = start_as_handler({**props, **OTHER_SOURCE})
+    watcher.sim.inject_fault("GetImport", "ImportNotFoundException", message="Import not found")
+    told = {e["importId"] for e in watcher.check(capsys)}
+    assert len(told) == 1, "the one read is told, the one not found is passed over"
+    assert told | {e["importId"] for e in watcher.check(capsys)} == {first, second}
 
 
 def test_many_imports_are_read_through_every_page(
@@ -259,7 +321,7 @@ def _before(client: Any, operation: str, meanwhile: Callable[[], Any]) -> Any:
 def _check_with(*, events: Any = None, table: Any = None, lease: timedelta = monitor.DEFAULT_LEASE) -> None:
     """A check as the handler runs it, with these clients in place of its own."""
     monitor.check(cloudtrail.client(), monitor.StateTable(os.environ[monitor.TABLE_ENV], table),
-                  events or boto3.client("events"), lease=lease, metrics=lambda _: None)
+                  events or boto3.client("events"), first_failures=5, lease=lease, metrics=lambda _: None)
 
 
 def test_a_check_that_overlaps_anothers_publishing_publishes_nothing_twice(
@@ -293,11 +355,14 @@ def test_a_check_that_overlaps_anothers_recording_publishes_nothing_twice(
     assert _statuses(watcher.events[1:]) == [("INITIALIZING", "IN_PROGRESS", False)]
 
 
+@pytest.mark.parametrize("moved_on", [True, False], ids=["import-moved-on", "import-unchanged"])
 def test_a_check_stopped_while_publishing_leaves_its_events_to_the_first_check_after_its_time_ran_out(
-    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    moved_on: bool,
 ) -> None:
     watcher.check(capsys)
-    import_id = start_as_handler(props)
+    slow = {} if moved_on else {"duration": timedelta(hours=2), "initializing": timedelta(hours=1)}
+    import_id = start_as_handler(props, **slow)
     publishing, stop = threading.Event(), threading.Event()
     two_minutes = SimpleNamespace(get_remaining_time_in_millis=lambda: 120_000)
 
@@ -317,8 +382,9 @@ def test_a_check_stopped_while_publishing_leaves_its_events_to_the_first_check_a
         assert publishing.wait(30)
         assert watcher.check(capsys, two_minutes) == [], "the stuck check still has time: its events are its own"
         watcher.sim.advance(121)
-        # What the stuck check left, then the change since, in order.
-        assert [e["eventId"] for e in watcher.check(capsys, two_minutes)] == [f"{import_id}:1", f"{import_id}:2"]
+        # What the stuck check left, then the change since (if any), in order.
+        assert [e["eventId"] for e in watcher.check(capsys, two_minutes)] == (
+            [f"{import_id}:1", f"{import_id}:2"] if moved_on else [f"{import_id}:1"])
     finally:
         stop.set()
         stuck.join(30)

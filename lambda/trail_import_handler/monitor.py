@@ -103,9 +103,12 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, int]:
     return {"listed": result.listed, "described": result.described, "published": len(result.published)}
 
 
-def check(ct: CloudTrailClient, state: StateTable, events: Any, *, first_failures: int = 5,
-          metrics: Callable[[str], None] = print, lease: timedelta = DEFAULT_LEASE) -> CheckResult:
-    """One check: record and publish every status change since the last one, and the running imports' progress."""
+def check(ct: CloudTrailClient, state: StateTable, events: Any, *, first_failures: int, lease: timedelta,
+          metrics: Callable[[str], None] = print) -> CheckResult:
+    """One check: record and publish every status change since the last one, and the running imports' progress.
+
+    ``first_failures`` is how many failures a FAILED import's event carries; ``lease`` how long the check may hold
+    the events it publishes (no longer than it can run)."""
     result = CheckResult()
     seen, since = state.load()
     now = clock.now()

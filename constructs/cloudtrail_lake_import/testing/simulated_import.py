@@ -44,6 +44,11 @@ class ImportPlan:
     failures: tuple[ScriptedFailure, ...] = ()
     retry: ImportPlan | None = None
 
+    def __post_init__(self) -> None:
+        if not timedelta(0) <= self.initializing <= self.duration:
+            raise ValueError(f"an import initializes within its run: initializing {self.initializing} "
+                             f"is not within duration {self.duration}")
+
     def retried(self) -> ImportPlan:
         """The plan of the run a retry starts: ``retry`` if scripted, else a clean run."""
         return self.retry if self.retry is not None else replace(self, failures=())

@@ -1,0 +1,222 @@
+"""Mutation testing of the handler package with mutmut, and the report of what it found.
+
+    python scripts/mutation.py [MODULE ...]     # run (all modules by default), then write the report
+    python scripts/mutation.py --report         # only rewrite the report from the kept results
+
+mutmut (3.8) was chosen over cosmic-ray because it runs each mutant only against the tests that reach the mutated
+function (it records them in one run first) and forks from a process that has the suite imported: on this suite a
+mutant costs the few tests that cover it, not a whole session. It takes its sources from ``src/`` or the project's
+root, and names modules by their path under it, so the run is staged: ``build/mutation`` holds
+``src/trail_import_handler`` (the package as it is), the tests, and a pyproject with the mutmut settings.
+
+Each run's results are kept per module in ``docs/mutation/results.json`` (committed), so a run of one module leaves
+the others' as they were. Every survivor needs an entry in ``docs/mutation/survivors.toml``: why it is equivalent,
+or why it is left alone. The report (``docs/mutation/REPORT.md``) gives the score per module, counting killed and
+timed-out mutants as caught and equivalent survivors as out of the count, and lists every survivor with its entry;
+a survivor without one is listed as unexplained and makes this script exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "lambda" / "trail_import_handler"
+STAGE = ROOT / "build" / "mutation"
+DOCS = ROOT / "docs" / "mutation"
+RESULTS = DOCS / "results.json"
+SURVIVORS = DOCS / "survivors.toml"
+REPORT = DOCS / "REPORT.md"
+
+# The tests that exercise the handler package in process. Left out: the constructs' and templates' tests (they do
+# not run the handlers), the AWS tools' runs in subprocesses (cfn test, the AWS CLI judge, the package builds: they
+# would test the unmutated installed copy) and the property fuzzing (30 s a run, and its properties are pinned by
+# test_properties' cases).
+TESTS = ["test_lifecycle.py", "test_monitor.py", "test_destination.py", "test_preflight.py", "test_properties.py",
+         "test_registry_handlers.py", "test_crhelper_entry.py", "test_provider_contract.py", "test_simulator.py",
+         "test_verification.py", "test_schema_rules.py", "test_cli.py"]
+# Exit codes as mutmut records them (mutmut.stats.status_by_exit_code), reduced to what the report counts.
+CAUGHT = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout",
+          37: "killed"}
+SURVIVED = {0: "survived"}
+UNTESTED = {33: "no tests", 5: "no tests"}
+
+
+def stage() -> None:
+    """A fresh staging tree: the package under src/, the tests, and the settings mutmut reads."""
+    if STAGE.exists():
+        shutil.rmtree(STAGE)
+    (STAGE / "src").mkdir(parents=True)
+    shutil.copytree(PACKAGE, STAGE / "src" / "trail_import_handler", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("registry", "app.py", "cdk.json", "package.json"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, STAGE / name)
+        elif source.exists():
+            shutil.copy2(source, STAGE / name)
+    tests = ", ".join(json.dumps(f"tests/{t}") for t in TESTS)
+    (STAGE / "pyproject.toml").write_text(f"""\
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+addopts = "-p no:cacheprovider"
+# src/ is the package under test (mutmut's copy of it runs from mutants/src); the constructs come from the project.
+pythonpath = ["src", {json.dumps(str(ROOT / "constructs"))}]
+
+[tool.mutmut]
+source_paths = ["src"]
+tests_dir = [{tests}]
+also_copy = ["registry", "app.py", "cdk.json", "package.json"]
+""")
+
+
+def run(modules: list[str]) -> dict[str, Any]:
+    """Run mutmut over ``modules`` in the staging tree; each module's counts and survivors."""
+    stage()
+    env = {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
+    names = [f"trail_import_handler.{m}.*" for m in modules]
+    mutmut = [sys.executable, "-m", "mutmut"]
+    started = time.monotonic()
+    subprocess.run([*mutmut, "run", *names], cwd=STAGE, env=env, check=False)
+    elapsed = time.monotonic() - started
+    found: dict[str, Any] = {}
+    for module in modules:
+        meta = STAGE / "mutants" / "src" / "trail_import_handler" / f"{module.replace('.', '/')}.py.meta"
+        if not meta.exists():
+            found[module] = {"error": "mutmut wrote no results"}
+            continue
+        codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
+        counts = {"caught": 0, "survived": 0, "untested": 0, "other": 0}
+        survivors = []
+        for name, code in sorted(codes.items()):
+            if code in CAUGHT:
+                counts["caught"] += 1
+            elif code in SURVIVED or code in UNTESTED:
+                counts["survived" if code in SURVIVED else "untested"] += 1
+                survivors.append({"mutant": name, "status": "survived" if code in SURVIVED else "no tests",
+                                  "diff": _diff(name, env)})
+            else:
+                counts["other"] += 1
+                survivors.append({"mutant": name, "status": f"exit {code}", "diff": _diff(name, env)})
+        found[module] = {**counts, "survivors": survivors}
+    found["_seconds"] = round(elapsed)
+    return found
+
+
+def _diff(mutant: str, env: dict[str, str]) -> str:
+    shown = subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=STAGE, env=env,
+                           capture_output=True, text=True, check=False).stdout
+    return "\n".join(line for line in shown.splitlines()
+                     if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
+
+
+@dataclass
+class Explained:
+    """A survivor's entry: ``equivalent`` ones leave the count, ``left`` ones stay in it."""
+
+    verdict: str
+    why: str
+
+
+def explanations() -> dict[str, Explained]:
+    """The survivors' entries, keyed by the mutant's function and its changed lines (its number moves with edits)."""
+    if not SURVIVORS.exists():
+        return {}
+    data = tomllib.loads(SURVIVORS.read_text())
+    return {entry["key"]: Explained(entry["verdict"], entry["why"]) for entry in data.get("survivor", [])}
+
+
+def key_of(survivor: dict[str, Any]) -> str:
+    """``module.function`` and the mutant's changed lines, whitespace collapsed."""
+    function = re.sub(r"__mutmut_\d+$", "", survivor["mutant"]).replace("trail_import_handler.", "")
+    function = re.sub(r"\.x[_ǁ]", ".", function)
+    lines = " | ".join(re.sub(r"\s+", " ", line).strip() for line in survivor["diff"].splitlines())
+    return f"{function}: {lines}"
+
+
+def report(results: dict[str, Any]) -> int:
+    """Write REPORT.md; the number of survivors with no entry."""
+    known = explanations()
+    rows, sections, unexplained = [], [], 0
+    totals = {"caught": 0, "equivalent": 0, "left": 0, "counted": 0}
+    for module in sorted(m for m in results if not m.startswith("_")):
+        entry = results[module]
+        if "error" in entry:
+            rows.append(f"| {module} | {entry['error']} | | | | |")
+            continue
+        equivalent = left = 0
+        lines = []
+        for survivor in entry["survivors"]:
+            key = key_of(survivor)
+            why = known.get(key)
+            if why is None:
+                unexplained += 1
+                left += 1
+                verdict, text = "unexplained", "no entry in survivors.toml"
+            else:
+                verdict, text = why.verdict, why.why
+                if why.verdict == "equivalent":
+                    equivalent += 1
+                else:
+                    left += 1
+            lines.append(f"- **{verdict}** `{survivor['mutant']}` ({survivor['status']})\n\n"
+                         f"  ```diff\n" + "\n".join(f"  {d}" for d in survivor["diff"].splitlines()) +
+                         f"\n  ```\n\n  {text}\n")
+        counted = entry["caught"] + left
+        score = 100 * entry["caught"] / counted if counted else 100.0
+        totals["caught"] += entry["caught"]
+        totals["equivalent"] += equivalent
+        totals["left"] += left
+        totals["counted"] += counted
+        rows.append(f"| {module} | {entry['caught'] + len(entry['survivors'])} | {entry['caught']} | {equivalent} | "
+                    f"{left} | {score:.1f}% |")
+        if lines:
+            sections.append(f"### {module}\n\n" + "\n".join(lines))
+    score = 100 * totals["caught"] / totals["counted"] if totals["counted"] else 100.0
+    REPORT.write_text(
+        "# Mutation testing of the handler package\n\n"
+        "Written by `make mutation` (`scripts/mutation.py`, mutmut). A mutant is caught when a test fails or times "
+        "out; an equivalent survivor behaves as the original for every input and leaves the count; every other "
+        "survivor counts against the score and is explained below.\n\n"
+        f"Tests run against each mutant: the ones among {', '.join(TESTS)} that reach the mutated function.\n\n"
+        "| module | mutants | caught | equivalent | left | score |\n|---|---|---|---|---|---|\n"
+        + "\n".join(rows) +
+        f"\n| **all** | | {totals['caught']} | {totals['equivalent']} | {totals['left']} | **{score:.1f}%** |\n\n"
+        "## Survivors\n\n" + ("\n".join(sections) or "None.\n"))
+    return unexplained
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="modules of trail_import_handler (default: every one)")
+    parser.add_argument("--report", action="store_true", help="only rewrite the report from the kept results")
+    args = parser.parse_args()
+    DOCS.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if not args.report:
+        modules = args.modules or sorted(
+            str(p.relative_to(PACKAGE).with_suffix("")).replace("/", ".") for p in PACKAGE.rglob("*.py")
+            if p.name != "__init__.py")
+        found = run(modules)
+        print(f"mutation run of {len(modules)} module(s): {found.pop('_seconds')} s")
+        results.update(found)
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    unexplained = report(results)
+    print(f"report: {REPORT.relative_to(ROOT)}; {unexplained} survivor(s) without an entry in "
+          f"{SURVIVORS.relative_to(ROOT)}")
+    return 1 if unexplained else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
