@@ -129,6 +129,7 @@ def test_progress_metrics_are_written_for_running_imports(
     watcher.sim.advance(300)
     watcher.check(capsys)
     (record,) = [m for m in watcher.metrics if m["ImportId"] == import_id]
+    assert record["_aws"]["Timestamp"] == int(watcher.sim.now.timestamp() * 1000), "milliseconds, as EMF requires"
     assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CloudTrailLakeImport"
     assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Destination", "ImportId"], ["Destination"]]
     assert record["Destination"] == props["EventDataStoreArn"]
@@ -167,6 +168,43 @@ def test_the_number_of_first_failures_is_the_monitors_setting(
     watcher.sim.finish_all()
     (*_, failed) = watcher.check(capsys)
     assert len(failed["firstFailures"]) == 2
+
+
+def test_a_failed_event_keeps_as_many_first_failures_as_fit_in_its_8_kb(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(monitor.FAILURES_ENV, "25")  # the most ImportMonitor allows
+    watcher.check(capsys)
+    import_id = start_as_handler(props, failures=failures(40, message_size=900))
+    watcher.sim.finish_all()
+    (*_, failed) = watcher.check(capsys)
+    kept = failed["firstFailures"]
+    scripted = watcher.sim.imports[import_id].plan.failures
+    assert 0 < len(kept) < 25
+    assert [f["location"] for f in kept] == [f.location for f in scripted[:len(kept)]], "the first ones, in order"
+    assert len(json.dumps(failed).encode()) <= monitor.MAX_DETAIL_BYTES
+    one_more = {**failed, "firstFailures": [*kept, {"location": scripted[len(kept)].location,
+                                                    "errorType": "FileParseError",
+                                                    "message": scripted[len(kept)].message[:500]}]}
+    assert len(json.dumps(one_more).encode()) > monitor.MAX_DETAIL_BYTES, "no room was left for another"
+    assert failed["message"].endswith(f"First failure: FileParseError at {scripted[0].location}: "
+                                      f"{scripted[0].message[:300]}")
+
+
+def test_a_retry_that_failed_again_between_checks_is_told_as_a_new_run(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    handler_roles: HandlerRoles,
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props, failures=failures(3), retry=ImportPlan(failures=failures(2)))
+    watcher.sim.finish_all()
+    assert _statuses(watcher.check(capsys))[-1] == ("IN_PROGRESS", "FAILED", False)
+    with default_session(watcher.sim, handler_roles.provider_role):
+        boto3.client("cloudtrail").start_import(ImportId=import_id)
+    watcher.sim.finish_all()  # the retry runs and fails between two checks: the status reads FAILED as before
+    assert _statuses(watcher.check(capsys)) == [
+        ("FAILED", "INITIALIZING", True), ("INITIALIZING", "IN_PROGRESS", True), ("IN_PROGRESS", "FAILED", False)]
 
 
 def test_changes_between_checks_give_the_final_event_and_no_missed_status(
@@ -252,6 +290,8 @@ def test_events_a_failed_check_left_are_published_once_by_two_overlapping_checks
     watcher.received()
     assert [e["eventId"] for e in watcher.events] == [f"{import_id}:1"]
     assert watcher.check(capsys) == []
+    watcher.sim.advance(monitor.DEFAULT_LEASE.total_seconds() + 1)
+    assert watcher.check(capsys) == [], "published and cleared: nothing is left for a later check"
 
 
 def test_each_check_answers_and_logs_what_it_read_and_published(
