@@ -351,18 +351,22 @@ def test_a_retry_that_fails_again_is_a_verdict_not_a_loop(
     assert len([c for c in sim.calls("StartImport") if "ImportId" in c.params]) == 1
 
 
+@pytest.mark.parametrize("status", ["INITIALIZING", "IN_PROGRESS"])
 def test_delete_of_a_create_that_waited_its_turn_stops_the_import_it_started(
-    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], status: str
 ) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
     provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"})
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=3), initializing=timedelta(hours=1)))
     provider.timeout = 30 * 45
     timed_out = provider.create(props)
     assert timed_out.status == "TIMEOUT"
     assert timed_out.physical_id.startswith("pending-import-")
     mine = [i for i, imp in sim.imports.items() if imp.source["S3LocationUri"] == props["S3LocationUri"]]
     assert len(mine) == 1
-    assert sim.status_of(mine[0]) in ("INITIALIZING", "IN_PROGRESS")
+    if status == "IN_PROGRESS":
+        sim.advance(3600)
+    assert sim.status_of(mine[0]) == status
     outcome = provider.delete(timed_out.physical_id, props)
     assert outcome.status == "SUCCESS"
     assert sim.status_of(mine[0]) == "STOPPED"

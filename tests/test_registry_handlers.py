@@ -310,6 +310,17 @@ def test_records_live_under_the_registered_name_and_a_failed_claim_starts_nothin
     assert len(sim.imports) == 1
 
 
+def test_list_refused_its_records_names_the_path_and_the_grant_it_needs(
+        registry: RegistryDriver, destination: str) -> None:
+    registry.type_name = "Acme::Audit::TrailImport"  # the role may read TrailLogs::CloudTrailLake::Import's only
+    answer = registry.run("LIST", {})
+    assert (answer.status, answer.error_code) == ("FAILED", "AccessDenied")
+    assert answer.message.startswith(
+        "ssm:GetParametersByPath of the records under /Acme/Audit/TrailImport failed with AccessDeniedException: ")
+    assert answer.message.endswith(
+        "(the type's execution role needs ssm:GetParametersByPath on parameter/Acme/Audit/TrailImport).")
+
+
 def test_a_rollback_of_a_create_still_waiting_its_turn_deletes_it_and_nothing_runs_afterwards(
         registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(hours=3)))
@@ -324,10 +335,11 @@ def test_a_rollback_of_a_create_still_waiting_its_turn_deletes_it_and_nothing_ru
     assert deleted.status == "SUCCESS", deleted.message
     assert registry.read(waiting.model["Id"]).error_code == "NotFound"
     assert registry.list_all()[0] == []
+    assert sim.status_of(blocker.physical_id) == "IN_PROGRESS", "another source's import is not this resource's"
     # The blocker ends and the account is free: nothing of the deleted resource ever starts.
     sim.advance(4 * 3600)
     assert list(sim.imports) == [blocker.physical_id]
-    assert sim.running() == []
+    assert sim.status_of(blocker.physical_id) == "COMPLETED"
 
 
 def test_a_rollback_after_the_waiting_create_started_its_import_stops_it(

@@ -112,10 +112,10 @@ class Ownership:
             if code == "ParameterAlreadyExists":
                 raise _Exists from error
             message = str(error.response.get("Error", {}).get("Message", "")).strip()
-            where = self.name(resource_id) if resource_id else self._path
+            where = f"the record {self.name(resource_id)}" if resource_id else f"the records under {self._path}"
             granted = f"parameter{self._path}/*" if resource_id else f"parameter{self._path}"
             raise ImportResourceError(
-                f"ssm:{operation} of the record {where} failed with {code}: {message} "
+                f"ssm:{operation} of {where} failed with {code}: {message} "
                 f"(the type's execution role needs ssm:{operation} on {granted}).",
                 code=code,
             ) from error
