@@ -7,6 +7,7 @@ the IAM model.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,8 +20,9 @@ from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
 from cloudtrail_lake_import import _type_package as type_package
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
 from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ROLE_ARN, ProviderDriver, import_properties
-from tests.handler_roles import HandlerRoles
+from tests.handler_roles import HandlerRoles, admin_client
 from tests.registry_driver import RegistryDriver
+from trail_import_handler import import_search
 
 
 @pytest.fixture
@@ -321,6 +323,51 @@ def test_list_refused_its_records_names_the_path_and_the_grant_it_needs(
         "(the type's execution role needs ssm:GetParametersByPath on parameter/Acme/Audit/TrailImport).")
 
 
+def test_parameters_under_the_types_path_that_are_not_its_records_are_no_resources(
+        registry: RegistryDriver, destination: str) -> None:
+    created = registry.create(typed(destination))
+    path = "/TrailLogs/CloudTrailLake/Import"
+    ssm = admin_client("ssm")
+    for name, value in (("not-json", "hello"), ("a-list", "[1, 2]"), ("no-import", '{"Properties": {}}'),
+                        ("blank", '{"PhysicalId": "", "Properties": {}}')):
+        ssm.put_parameter(Name=f"{path}/{name}", Value=value, Type="String")
+    assert registry.list_all()[0] == [created.model["Id"]]
+    for name in ("not-json", "a-list", "no-import", "blank"):
+        assert registry.read(name).error_code == "NotFound"
+
+
+def test_a_refused_read_or_delete_of_a_record_names_the_record_and_the_grant_it_needs(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator, handler_roles: HandlerRoles,
+) -> None:
+    created = registry.create(typed(destination))
+    resource_id = created.model["Id"]
+    world = sim.iam
+    assert world is not None
+    policies = world.roles[handler_roles.registry_role].policies
+    saved = list(policies)
+    for refused in ("ssm:GetParameter", "ssm:DeleteParameter"):
+        policies[:] = [{**d, "Statement": [{**st, "Action": [a for a in _actions(st) if a != refused]}
+                                           if "Action" in st else st for st in d["Statement"]]} for d in saved]
+        answer = registry.read(resource_id) if refused == "ssm:GetParameter" else registry.delete(created.model)
+        assert (answer.status, answer.error_code) == ("FAILED", "AccessDenied"), answer.message
+        assert answer.message.startswith(
+            f"{refused} of the record {path_of(resource_id)} failed with AccessDeniedException: ")
+        assert answer.message.endswith(
+            f"(the type's execution role needs {refused} on parameter/TrailLogs/CloudTrailLake/Import/*).")
+    policies[:] = saved
+    assert registry.delete(created.model).status == "SUCCESS", "once allowed, the Delete CloudFormation retries ends"
+
+
+def path_of(resource_id: str) -> str:
+    """The record of a resource of the type registered as TrailLogs::CloudTrailLake::Import."""
+    return f"/TrailLogs/CloudTrailLake/Import/{resource_id}"
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement.get("Action", [])
+    return [action] if isinstance(action, str) else list(action)
+
+
 def test_a_rollback_of_a_create_still_waiting_its_turn_deletes_it_and_nothing_runs_afterwards(
         registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(hours=3)))
@@ -424,3 +471,13 @@ def test_a_create_waiting_its_turn_among_500_past_imports_reads_only_the_new_one
     assert sum(1 for p in answer.progress if "ImportId" not in p) >= 20
     reads = sum(1 for r in sim.requests if r.operation == "GetImport" and r.error is None)
     assert reads < 500 + 200, reads
+
+
+def test_a_search_carried_in_the_callback_context_resumes_exactly_where_it_stood() -> None:
+    # CloudFormation keeps the callbackContext as JSON between invocations: every part of a search survives it.
+    stood = import_search.ImportSearch(
+        began=datetime(2026, 1, 5, 9, 0, tzinfo=UTC), created_since=datetime(2026, 1, 5, 8, 55, tzinfo=UTC),
+        token="ListImports:40", offset=15, matches=("a0000000-0000-0000-0000-000000000007",), done=False)
+    assert import_search.ImportSearch.from_carried(json.loads(json.dumps(stood.carried()))) == stood
+    fresh = import_search.ImportSearch(began=datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    assert import_search.ImportSearch.from_carried(json.loads(json.dumps(fresh.carried()))) == fresh

@@ -45,12 +45,17 @@ class Record:
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> Record:
-        value = json.loads(text)
-        if not isinstance(value, dict):
-            return cls("")
+    def from_json(cls, text: str) -> Record | None:
+        """The record ``to_json`` wrote; None for any other value (a parameter someone else put under the path)."""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        physical_id = value.get("PhysicalId") if isinstance(value, dict) else None
+        if not isinstance(physical_id, str) or not physical_id:
+            return None
         properties = value.get("Properties")
-        return cls(str(value.get("PhysicalId") or ""), properties if isinstance(properties, dict) else {})
+        return cls(physical_id, properties if isinstance(properties, dict) else {})
 
 
 class Ownership:
@@ -95,12 +100,14 @@ class Ownership:
             self._call("DeleteParameter", self._ssm.delete_parameter, resource_id, Name=self.name(resource_id))
 
     def page(self, token: str | None) -> tuple[list[tuple[str, Record]], str | None]:
-        """One page of the type's resources, by Id, and the next page's token."""
+        """One page of the type's resources, by Id, and the next page's token (a page may hold none of them: the
+        parameters under the path that are not records are left out)."""
         answer = self._call("GetParametersByPath", self._ssm.get_parameters_by_path, "", Path=self._path,
                             MaxResults=_PAGE, **({"NextToken": token} if token else {}))
         records = [(str(p["Name"]).rsplit("/", 1)[-1], Record.from_json(p["Value"]))
                    for p in answer.get("Parameters", [])]
-        return records, answer.get("NextToken")
+        return [(resource_id, record) for resource_id, record in records if record is not None], \
+            answer.get("NextToken")
 
     def _call(self, operation: str, method: Any, resource_id: str, **kwargs: Any) -> Any:
         try:
