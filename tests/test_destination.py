@@ -137,3 +137,15 @@ def test_a_store_that_reports_no_retention_period_is_not_judged_by_one() -> None
                   organization=False, retention_days=None, categories=frozenset({"Management"}), created=None)
     window = ImportWindow(datetime(2010, 1, 1, tzinfo=UTC), datetime(2011, 1, 1, tzinfo=UTC))
     assert store_problems(store, window, datetime(2026, 1, 5, tzinfo=UTC)) == []
+
+
+def test_a_window_with_no_start_into_a_store_with_retention_warns_that_the_older_events_stay_behind(
+    aws: CloudTrailImportSimulator, destination: str, props: dict[str, str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    _source_ready()
+    aws.add_event_data_store(destination, retention_days=600)  # the cutoff is 2024-05-15T09:00Z
+    outcome = _create(aws, {k: v for k, v in props.items() if k != "StartEventTime"})
+    assert outcome.status == "SUCCESS", outcome.reason
+    warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    assert ("Events logged before 2024-05-15T09:00:00+00:00 are outside the store's 600-day retention period and "
+            "will not be copied.") in warnings

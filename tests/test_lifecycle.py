@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, ScriptedFailure, failures
 from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ProviderDriver, import_properties
 
 STATISTICS = ("PrefixesFound", "PrefixesCompleted", "FilesCompleted", "EventsCompleted", "FailedEntries")
@@ -74,6 +74,31 @@ def test_failure_reason_fits_the_4kb_response_with_1000_long_failures(
     assert "1000 failed entries" in outcome.reason
     assert "more not shown" in outcome.reason
     assert outcome.reason.count("\n- s3://trail-logs/") >= 1
+
+
+def test_the_reason_keeps_to_its_own_2500_bytes_in_whole_lines_whatever_the_characters(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    # Three-byte characters: a budget counted in characters would let the reason run to three times its bytes.
+    # Long lines first, short ones after: the ones shown are the first, though a later short one would fit.
+    wide = tuple(ScriptedFailure(location=f.location, message="日" * (280 if n < 12 else 3))
+                 for n, f in enumerate(failures(40)))
+    sim.plan_next_import(ImportPlan(failures=wide))
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    reason = outcome.reason
+    head, *lines, rest, tail = reason.split("\n")
+    assert head.startswith(f"Import {outcome.physical_id} ended FAILED with 40 failed entries")
+    assert tail == f"All failures: aws cloudtrail list-import-failures --import-id {outcome.physical_id}"
+    # Each failure a line of at most 300 characters, the first ones first, none cut between lines.
+    assert [line.split(": ")[0] for line in lines] == [f"- {f.location}" for f in wide[:len(lines)]]
+    assert lines
+    assert all(line.startswith(f"- {f.location}: FileParseError: 日") and len(line) <= 300
+               for line, f in zip(lines, wide, strict=False))
+    line_bytes = max(len(line.encode()) for line in lines)
+    assert 2500 - 2 * line_bytes < len(reason.encode()) <= 2500, "full to within a line, and never over"
+    # The reason names the first 25 failures (one ListImportFailures page): those it has no room for are counted.
+    assert rest == f"(+{25 - len(lines)} more not shown)"
 
 
 @pytest.mark.parametrize("failed", [0, 2, 5])

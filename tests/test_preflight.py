@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -56,6 +56,20 @@ def test_finds_exactly_the_files_of_the_window_across_organization_accounts_and_
     assert report.uncompressed_bytes > report.findings.compressed_bytes
     assert set(report.costs) == {"one-year extendable retention", "seven-year retention"}
     json.dumps(report.as_dict())
+
+
+def test_a_file_stamped_exactly_at_either_end_of_the_window_is_in_it_and_a_second_inside_is_not(s3: Any) -> None:
+    _bucket(s3)
+    one = TrailLayout(days=3, files_per_day=4, regions=("us-east-1",))  # a file every six hours from its start
+    write_trail_logs(one, boto3_put(s3, BUCKET))
+    start, end = one.start + timedelta(hours=12), one.start + timedelta(days=1, hours=18)
+    stamped = {at: key for key, _, _, at in one.log_files()}
+    ends = {stamped[start], stamped[end]}
+    found = {f.key for f in preflight.run_preflight(s3, _source(), ImportWindow(start, end)).findings.files}
+    assert ends <= found
+    assert len(found) == 6, "12:00, 18:00, then the next day's four: both ends included"
+    inside = ImportWindow(start + timedelta(seconds=1), end - timedelta(seconds=1))
+    assert not ends & {f.key for f in preflight.run_preflight(s3, _source(), inside).findings.files}
 
 
 def test_a_stray_object_among_the_logs_is_flagged(s3: Any) -> None:
