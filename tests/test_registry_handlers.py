@@ -21,7 +21,7 @@ from cloudtrail_lake_import import _type_package as type_package
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
 from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ROLE_ARN, ProviderDriver, import_properties
 from tests.handler_roles import HandlerRoles, admin_client
-from tests.registry_driver import RegistryDriver
+from tests.registry_driver import RegistryDriver, handler_request
 from trail_import_handler import import_search
 
 
@@ -129,6 +129,20 @@ def test_a_create_delivered_twice_starts_one_import(registry: RegistryDriver, de
     assert first.model["ImportId"] == second.model["ImportId"]
     assert len(sim.calls("StartImport")) == 1
     assert sim.copied_events(destination) == 48_000
+
+
+def test_a_first_invocation_delivered_again_that_fails_leaves_the_first_deliverys_resource_and_import(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    request = handler_request("CREATE", typed(destination), token="delivered-twice", type_name=registry.type_name)
+    first = registry.invoke(request)
+    assert first["status"] == "IN_PROGRESS"
+    resource_id, import_id = first["resourceModel"]["Id"], first["resourceModel"]["ImportId"]
+    # The same first request again, whose search fails at once: its failure is its own answer, nothing more.
+    sim.inject_fault("ListImports", "InvalidParameterException", message="Refused once")
+    again = registry.invoke(request)
+    assert again["status"] == "FAILED"
+    assert registry.read(resource_id).status == "SUCCESS", "the first delivery's record stays"
+    assert sim.status_of(import_id) in ("INITIALIZING", "IN_PROGRESS"), "and its import runs on"
 
 
 def test_a_create_resumes_a_stopped_import_and_copies_nothing_twice(registry: RegistryDriver, destination: str,
@@ -352,6 +366,7 @@ def test_a_refused_read_or_delete_of_a_record_names_the_record_and_the_grant_it_
         assert (answer.status, answer.error_code) == ("FAILED", "AccessDenied"), answer.message
         assert answer.message.startswith(
             f"{refused} of the record {path_of(resource_id)} failed with AccessDeniedException: ")
+        assert f"is not authorized to perform: {refused}" in answer.message, "the service's own words"
         assert answer.message.endswith(
             f"(the type's execution role needs {refused} on parameter/TrailLogs/CloudTrailLake/Import/*).")
     policies[:] = saved
