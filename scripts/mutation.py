@@ -2,6 +2,7 @@
 
     python scripts/mutation.py [MODULE ...]     # run (all modules by default), then write the report
     python scripts/mutation.py --report         # only rewrite the report from the kept results
+    python scripts/mutation.py --collect COMMIT MODULE ...   # keep what a stopped run found, then report
 
 mutmut (3.8) was chosen over cosmic-ray because it runs each mutant only against the tests that reach the mutated
 function (it records them in one run first) and forks from a process that has the suite imported: on this suite a
@@ -94,10 +95,17 @@ def run(modules: list[str]) -> dict[str, Any]:
                              text=True, check=False).stdout.strip()
     stage(modules)
     env = {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
-    mutmut = [sys.executable, "-m", "mutmut"]
     started = time.monotonic()
-    subprocess.run([*mutmut, "run"], cwd=STAGE, env=env, check=False)
+    subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=env, check=False)
     elapsed = time.monotonic() - started
+    found = collect(modules, commit + ("+changes" if changed else ""))
+    found["_seconds"] = round(elapsed)
+    return found
+
+
+def collect(modules: list[str], commit: str) -> dict[str, Any]:
+    """Each module's counts and survivors, from the results mutmut left in the staging tree."""
+    env = {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
     found: dict[str, Any] = {}
     for module in modules:
         meta = STAGE / "mutants" / "src" / "trail_import_handler" / f"{module.replace('.', '/')}.py.meta"
@@ -105,10 +113,12 @@ def run(modules: list[str]) -> dict[str, Any]:
             found[module] = {"error": "mutmut wrote no results"}
             continue
         codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
-        counts = {"caught": 0, "survived": 0, "untested": 0, "other": 0}
+        counts = {"caught": 0, "survived": 0, "untested": 0, "other": 0, "not run": 0}
         survivors = []
         for name, code in sorted(codes.items()):
-            if code in CAUGHT:
+            if code is None:
+                counts["not run"] += 1  # the run was stopped before this mutant's turn
+            elif code in CAUGHT:
                 counts["caught"] += 1
             elif code in SURVIVED or code in UNTESTED:
                 counts["survived" if code in SURVIVED else "untested"] += 1
@@ -117,8 +127,7 @@ def run(modules: list[str]) -> dict[str, Any]:
             else:
                 counts["other"] += 1
                 survivors.append({"mutant": name, "status": f"exit {code}", "diff": _diff(name, env)})
-        found[module] = {**counts, "survivors": survivors, "commit": commit + ("+changes" if changed else "")}
-    found["_seconds"] = round(elapsed)
+        found[module] = {**counts, "survivors": survivors, "commit": commit}
     return found
 
 
@@ -161,11 +170,13 @@ def report(results: dict[str, Any]) -> int:
     for module in sorted(m for m in results if not m.startswith("_")):
         entry = results[module]
         if "error" in entry:
-            rows.append(f"| {module} | | {entry['error']} | | | | |")
+            rows.append(f"| {module} | | {entry['error']} | | | | | |")
             continue
         equivalent = left = 0
         lines = []
-        for survivor in entry["survivors"]:
+        # A run stopped early leaves mutants unrun: counted apart, in neither the score nor the survivors.
+        not_run = entry.get("not run", 0) + sum(1 for s in entry["survivors"] if s["status"] == "exit None")
+        for survivor in (s for s in entry["survivors"] if s["status"] != "exit None"):
             key = key_of(survivor)
             why = known.get(key)
             if why is None:
@@ -188,8 +199,8 @@ def report(results: dict[str, Any]) -> int:
         totals["equivalent"] += equivalent
         totals["left"] += left
         totals["counted"] += counted
-        rows.append(f"| {module} | {entry.get('commit', '')} | {entry['caught'] + len(entry['survivors'])} | "
-                    f"{entry['caught']} | {equivalent} | {left} | {score:.1f}% |")
+        rows.append(f"| {module} | {entry.get('commit', '')} | {entry['caught'] + equivalent + left + not_run} | "
+                    f"{not_run} | {entry['caught']} | {equivalent} | {left} | {score:.1f}% |")
         if lines:
             sections.append(f"### {module}\n\n" + "\n".join(lines))
     score = 100 * totals["caught"] / totals["counted"] if totals["counted"] else 100.0
@@ -199,9 +210,10 @@ def report(results: dict[str, Any]) -> int:
         "out; an equivalent survivor behaves as the original for every input and leaves the count; every other "
         "survivor counts against the score and is explained below.\n\n"
         f"Tests run against each mutant: the ones among {', '.join(TESTS)} that reach the mutated function.\n\n"
-        "| module | run at | mutants | caught | equivalent | left | score |\n|---|---|---|---|---|---|---|\n"
+        "| module | run at | mutants | not run | caught | equivalent | left | score |\n"
+        "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows) +
-        f"\n| **all** | | | {totals['caught']} | {totals['equivalent']} | {totals['left']} | **{score:.1f}%** |\n\n"
+        f"\n| **all** | | | | {totals['caught']} | {totals['equivalent']} | {totals['left']} | **{score:.1f}%** |\n\n"
         "## Survivors\n\n" + ("\n".join(sections) or "None.\n"))
     return unexplained
 
@@ -210,10 +222,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="modules of trail_import_handler (default: every one)")
     parser.add_argument("--report", action="store_true", help="only rewrite the report from the kept results")
+    parser.add_argument("--collect", metavar="COMMIT",
+                        help="keep the results the last run left in build/mutation (one stopped early, say) as "
+                             "those of COMMIT, then write the report")
     args = parser.parse_args()
     DOCS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    if not args.report:
+    if args.collect:
+        results.update(collect(args.modules, args.collect))
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    elif not args.report:
         modules = args.modules or sorted(
             str(p.relative_to(PACKAGE).with_suffix("")).replace("/", ".") for p in PACKAGE.rglob("*.py")
             if p.name != "__init__.py")

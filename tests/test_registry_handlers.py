@@ -137,6 +137,11 @@ def test_a_first_invocation_delivered_again_that_fails_leaves_the_first_delivery
     first = registry.invoke(request)
     assert first["status"] == "IN_PROGRESS"
     resource_id, import_id = first["resourceModel"]["Id"], first["resourceModel"]["ImportId"]
+    # Delivered again and answered: the same resource and import, its record found, not an error.
+    repeat = registry.invoke(request)
+    assert repeat["status"] == "IN_PROGRESS", repeat.get("message")
+    assert (repeat["resourceModel"]["Id"], repeat["resourceModel"]["ImportId"]) == (resource_id, import_id)
+    assert len(sim.calls("StartImport")) == 1
     # The same first request again, whose search fails at once: its failure is its own answer, nothing more.
     sim.inject_fault("ListImports", "InvalidParameterException", message="Refused once")
     again = registry.invoke(request)
@@ -346,6 +351,9 @@ def test_parameters_under_the_types_path_that_are_not_its_records_are_no_resourc
                         ("blank", '{"PhysicalId": "", "Properties": {}}')):
         ssm.put_parameter(Name=f"{path}/{name}", Value=value, Type="String")
     assert registry.list_all()[0] == [created.model["Id"]]
+    (record,) = ssm.describe_parameters(ParameterFilters=[
+        {"Key": "Name", "Values": [path_of(created.model["Id"])]}])["Parameters"]
+    assert record["Description"] == "A CloudFormation resource's import; removed when that resource is deleted."
     for name in ("not-json", "a-list", "no-import", "blank"):
         assert registry.read(name).error_code == "NotFound"
 
