@@ -132,10 +132,16 @@ def collect(modules: list[str], commit: str) -> dict[str, Any]:
 
 
 def _diff(mutant: str, env: dict[str, str]) -> str:
-    shown = subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=STAGE, env=env,
-                           capture_output=True, text=True, check=False).stdout
-    return "\n".join(line for line in shown.splitlines()
-                     if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
+    """The mutant's changed lines, as ``mutmut show`` gives them (asked twice: it answers nothing while a run that
+    is still going rewrites its results)."""
+    for _ in range(2):
+        shown = subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=STAGE, env=env,
+                               capture_output=True, text=True, check=False).stdout
+        diff = "\n".join(line for line in shown.splitlines()
+                         if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
+        if diff:
+            return diff
+    return ""
 
 
 @dataclass

@@ -119,6 +119,7 @@ def test_each_status_change_across_checks_is_one_event(
     assert done["message"] == (f"CloudTrail Lake import {import_id} from s3://trail-logs/org-trail is COMPLETED: "
                                "48,000 events from 240 files, 12 of 12 prefixes, 0 failed entries.")
     assert watcher.check(capsys) == [], "no change, no event"
+    assert sim.calls("ListImportFailures") == [], "read only for an import that failed"
 
 
 def test_progress_metrics_are_written_for_running_imports(
@@ -147,9 +148,10 @@ def test_a_failed_imports_event_carries_its_first_failures(
     watcher.check(capsys)
     import_id = start_as_handler(props, failures=failures(40, message_size=900))
     watcher.sim.finish_all()
-    (*_, failed) = watcher.check(capsys)
+    (*passed, failed) = watcher.check(capsys)
     assert failed["status"] == "FAILED"
     assert len(failed["firstFailures"]) == 5
+    assert [e["firstFailures"] for e in passed] == [[], []], "the statuses it passed through carry none"
     assert failed["message"].startswith(f"CloudTrail Lake import {import_id} from s3://trail-logs/org-trail is FAILED:")
     first = watcher.sim.imports[import_id].plan.failures[0]
     assert failed["firstFailures"][0] == {"location": first.location, "errorType": "FileParseError",
@@ -238,6 +240,32 @@ def test_imports_that_ended_before_the_monitor_existed_are_not_announced(
     watcher.sim.finish_all()
     watcher.sim.advance(3600)
     assert watcher.check(capsys) == []
+    # Recorded, so the next checks do not read it again.
+    assert monitor.handler({"source": "aws.events"}) == {"listed": 1, "described": 0, "published": 0}
+
+
+def test_an_import_that_ended_before_the_monitor_is_announced_once_it_is_retried(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    handler_roles: HandlerRoles,
+) -> None:
+    import_id = start_as_handler(props, failures=failures(3))
+    watcher.sim.finish_all()
+    watcher.sim.advance(3600)
+    assert watcher.check(capsys) == []
+    with default_session(watcher.sim, handler_roles.provider_role):
+        boto3.client("cloudtrail").start_import(ImportId=import_id)
+    assert _statuses(watcher.check(capsys)) == [("FAILED", "INITIALIZING", False)]
+
+
+def test_an_ended_import_already_recorded_does_not_hide_the_imports_listed_after_it(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    older = start_as_handler(props)
+    watcher.sim.finish_all()
+    assert {e["importId"] for e in watcher.check(capsys)} == {older}
+    newer = start_as_handler({**props, **OTHER_SOURCE})
+    assert [(e["importId"], e["status"]) for e in watcher.check(capsys)] == [(newer, "INITIALIZING")]
 
 
 def test_a_repeated_check_publishes_nothing_twice(
