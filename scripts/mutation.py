@@ -3,6 +3,7 @@
     python scripts/mutation.py [MODULE ...]     # run (all modules by default), then write the report
     python scripts/mutation.py --report         # only rewrite the report from the kept results
     python scripts/mutation.py --collect COMMIT MODULE ...   # keep what a stopped run found, then report
+    python scripts/mutation.py --rerun-survivors MODULE ...  # after adding tests: run the survivors again
 
 mutmut (3.8) was chosen over cosmic-ray because it runs each mutant only against the tests that reach the mutated
 function (it records them in one run first) and forks from a process that has the suite imported: on this suite a
@@ -100,6 +101,26 @@ def run(modules: list[str]) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     found = collect(modules, commit + ("+changes" if changed else ""))
     found["_seconds"] = round(elapsed)
+    return found
+
+
+def rerun_survivors(modules: list[str], results: dict[str, Any]) -> dict[str, Any]:
+    """Run the last run's survivors of ``modules`` again against the tests as they are now: after tests were added
+    for them, this costs their own mutants, not the whole modules'. The staged sources must be today's."""
+    for module in modules:
+        relative = f"{module.replace('.', '/')}.py"
+        if (STAGE / "src" / "trail_import_handler" / relative).read_bytes() != (PACKAGE / relative).read_bytes():
+            raise SystemExit(f"{module} changed since the last run: run it again whole")
+    for tests in (STAGE / "tests", STAGE / "mutants" / "tests"):
+        shutil.rmtree(tests)
+        shutil.copytree(ROOT / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
+    names = [s["mutant"] for m in modules for s in results.get(m, {}).get("survivors", [])]
+    env = {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
+    if names:
+        subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=env, check=False)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                            check=False).stdout.strip()
+    found = collect(modules, f"{results[modules[0]].get('commit', '')}, survivors {commit}")
     return found
 
 
@@ -231,11 +252,16 @@ def main() -> int:
     parser.add_argument("--collect", metavar="COMMIT",
                         help="keep the results the last run left in build/mutation (one stopped early, say) as "
                              "those of COMMIT, then write the report")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="run the last run's survivors of MODULES again against today's tests")
     args = parser.parse_args()
     DOCS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.collect:
         results.update(collect(args.modules, args.collect))
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    elif args.rerun_survivors:
+        results.update(rerun_survivors(args.modules, results))
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     elif not args.report:
         modules = args.modules or sorted(
