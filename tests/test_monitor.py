@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, default_session, failures
 from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ProviderDriver
@@ -133,6 +134,11 @@ def test_progress_metrics_are_written_for_running_imports(
     assert record["_aws"]["Timestamp"] == int(watcher.sim.now.timestamp() * 1000), "milliseconds, as EMF requires"
     assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CloudTrailLakeImport"
     assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Destination", "ImportId"], ["Destination"]]
+    # The embedded metric format's own names: CloudWatch extracts nothing from a record that misspells them.
+    assert record["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [
+        {"Name": name, "Unit": "Count"}
+        for name in ("PrefixesFound", "PrefixesCompleted", "FilesCompleted", "EventsCompleted", "FailedEntries")]
+    assert record["ImportStatus"] == "IN_PROGRESS", "the dashboard's status table reads it"
     assert record["Destination"] == props["EventDataStoreArn"]
     assert 0 < record["EventsCompleted"] < 48_000
     watcher.sim.finish_all()
@@ -386,9 +392,10 @@ def _before(client: Any, operation: str, meanwhile: Callable[[], Any]) -> Any:
     return client
 
 
-def _check_with(*, events: Any = None, table: Any = None, lease: timedelta = monitor.DEFAULT_LEASE) -> None:
+def _check_with(*, events: Any = None, table: Any = None,
+                lease: timedelta = monitor.DEFAULT_LEASE) -> monitor.CheckResult:
     """A check as the handler runs it, with these clients in place of its own."""
-    monitor.check(cloudtrail.client(), monitor.StateTable(os.environ[monitor.TABLE_ENV], table),
+    return monitor.check(cloudtrail.client(), monitor.StateTable(os.environ[monitor.TABLE_ENV], table),
                   events or boto3.client("events"), first_failures=5, lease=lease, metrics=lambda _: None)
 
 
@@ -459,6 +466,40 @@ def test_a_check_stopped_while_publishing_leaves_its_events_to_the_first_check_a
     assert watcher.check(capsys) == []
 
 
+def _answer_once(client: Any, operation: str, answer: dict[str, Any]) -> Any:
+    """``client``, whose next ``operation`` request gets ``answer`` instead of reaching the service: for answers moto
+    never gives. The answer must be of the operation's output shape in botocore's model."""
+    model = client.meta.service_model.operation_model(operation).output_shape
+    assert set(answer) <= set(model.members), sorted(set(answer) - set(model.members))
+    entry = model.members.get("Entries")
+    for item in answer.get("Entries", []):
+        assert entry is None or set(item) <= set(entry.member.members), item
+    pending = [answer]
+
+    def hook(**_: Any) -> Any:
+        if pending:
+            return AWSResponse("https://events.us-east-1.amazonaws.com/", 200, HTTPHeaders(), None), pending.pop()
+        return None
+    client.meta.events.register_first(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
+                                      hook)
+    return client
+
+
+def test_a_put_events_that_refuses_an_entry_leaves_the_events_for_the_next_check(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    watcher.check(capsys)
+    import_id = start_as_handler(props)
+    watcher.sim.finish_all()
+    refused = {"FailedEntryCount": 1, "Entries": [
+        {"EventId": "e-1"}, {"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}, {"EventId": "e-3"}]}
+    with pytest.raises(RuntimeError, match=r"PutEvents refused 1 of 3 entries: \['ThrottlingException'\]"):
+        _check_with(events=_answer_once(boto3.client("events"), "PutEvents", refused))
+    # None is lost: the next check sends the three again, with the same eventIds for a consumer to tell.
+    assert [e["eventId"] for e in watcher.check(capsys)] == [f"{import_id}:{n}" for n in (1, 2, 3)]
+    assert watcher.check(capsys) == []
+
+
 def test_changes_of_many_imports_are_published_ten_to_a_request(
     watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -470,8 +511,10 @@ def test_changes_of_many_imports_are_published_ten_to_a_request(
     events = boto3.client("events")
     events.meta.events.register("before-parameter-build.eventbridge.PutEvents",
                                 lambda params, **_: requests.append(len(params["Entries"])))
-    _check_with(events=events)
-    assert len(watcher.received()) == 4 * 3
+    published = _check_with(events=events).published
+    received = watcher.received()
+    assert len(received) == 4 * 3
+    assert sorted(e["eventId"] for e in published) == sorted(e["eventId"] for e in received), "it tells what it sent"
     assert requests == [10, 2], "PutEvents takes at most 10 entries (the model's limit), and each is filled"
 
 
