@@ -158,10 +158,12 @@ def _diff(mutant: str, env: dict[str, str]) -> str:
     for _ in range(2):
         shown = subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=STAGE, env=env,
                                capture_output=True, text=True, check=False).stdout
-        diff = "\n".join(line for line in shown.splitlines()
-                         if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
-        if diff:
-            return diff
+        lines = [line for line in shown.splitlines() if not line.startswith(("+++", "---", "@@", "#"))]
+        changed = [n for n, line in enumerate(lines) if line.startswith(("+", "-"))]
+        if changed:
+            # The line before the change as context: two mutants can change like lines in different places.
+            context = [lines[changed[0] - 1]] if changed[0] > 0 and lines[changed[0] - 1].strip() else []
+            return "\n".join(context + [lines[n] for n in changed])
     return ""
 
 
@@ -182,7 +184,7 @@ def explanations() -> dict[str, Explained]:
 
 
 def key_of(survivor: dict[str, Any]) -> str:
-    """``module.function`` and the mutant's changed lines, whitespace collapsed."""
+    """``module.function``, the line before the change and the changed lines, whitespace collapsed."""
     function = re.sub(r"__mutmut_\d+$", "", survivor["mutant"]).replace("trail_import_handler.", "")
     function = re.sub(r"\.x[_ǁ]", ".", function)
     lines = " | ".join(re.sub(r"\s+", " ", line).strip() for line in survivor["diff"].splitlines())
