@@ -233,6 +233,8 @@ def report(results: dict[str, Any]) -> int:
         if lines:
             sections.append(f"### {module}\n\n" + "\n".join(lines))
     score = 100 * totals["caught"] / totals["counted"] if totals["counted"] else 100.0
+    never = sorted(set(_modules()) - set(results))
+    pending = f"Not run yet: {', '.join(never)}.\n\n" if never else ""
     REPORT.write_text(
         "# Mutation testing of the handler package\n\n"
         "Written by `make mutation` (`scripts/mutation.py`, mutmut). A mutant is caught when a test fails or times "
@@ -243,8 +245,14 @@ def report(results: dict[str, Any]) -> int:
         "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows) +
         f"\n| **all** | | | | {totals['caught']} | {totals['equivalent']} | {totals['left']} | **{score:.1f}%** |\n\n"
-        "## Survivors\n\n" + ("\n".join(sections) or "None.\n"))
+        + pending + "## Survivors\n\n" + ("\n".join(sections) or "None.\n"))
     return unexplained
+
+
+def _modules() -> list[str]:
+    """Every module of the handler package, as ``verification.chain``."""
+    return sorted(str(p.relative_to(PACKAGE).with_suffix("")).replace("/", ".") for p in PACKAGE.rglob("*.py")
+                  if p.name != "__init__.py")
 
 
 def main() -> int:
@@ -266,9 +274,7 @@ def main() -> int:
         results.update(rerun_survivors(args.modules, results))
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     elif not args.report:
-        modules = args.modules or sorted(
-            str(p.relative_to(PACKAGE).with_suffix("")).replace("/", ".") for p in PACKAGE.rglob("*.py")
-            if p.name != "__init__.py")
+        modules = args.modules or _modules()
         found = run(modules)
         print(f"mutation run of {len(modules)} module(s): {found.pop('_seconds')} s")
         results.update(found)
