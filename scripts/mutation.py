@@ -88,18 +88,26 @@ also_copy = ["registry", "app.py", "cdk.json", "package.json"]
 """)
 
 
+def _head() -> str:
+    """The commit the package and tests are at, "+changes" when either differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "lambda", "tests") else "")
+
+
+def _env() -> dict[str, str]:
+    """mutmut's environment: the handler roles synthesized once for the whole run, not in every forked session."""
+    return {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
+
+
 def run(modules: list[str]) -> dict[str, Any]:
     """Run mutmut over ``modules`` in the staging tree; each module's counts and survivors."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=False).stdout.strip()
-    changed = subprocess.run(["git", "status", "--porcelain", "lambda", "tests"], cwd=ROOT, capture_output=True,
-                             text=True, check=False).stdout.strip()
+    commit = _head()
     stage(modules)
-    env = {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=env, check=False)
+    subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=_env(), check=False)
     elapsed = time.monotonic() - started
-    found = collect(modules, commit + ("+changes" if changed else ""))
+    found = collect(modules, commit)
     found["_seconds"] = round(elapsed)
     return found
 
@@ -115,18 +123,18 @@ def rerun_survivors(modules: list[str], results: dict[str, Any]) -> dict[str, An
         shutil.rmtree(tests)
         shutil.copytree(ROOT / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
     names = [s["mutant"] for m in modules for s in results.get(m, {}).get("survivors", [])]
-    env = {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
     if names:
-        subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=env, check=False)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=False).stdout.strip()
-    found = collect(modules, f"{results[modules[0]].get('commit', '')}, survivors {commit}")
+        subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=_env(), check=False)
+    commit = _head()
+    found: dict[str, Any] = {}
+    for module in modules:
+        found |= collect([module], f"{results.get(module, {}).get('commit', '')}, survivors rerun at {commit}")
     return found
 
 
 def collect(modules: list[str], commit: str) -> dict[str, Any]:
     """Each module's counts and survivors, from the results mutmut left in the staging tree."""
-    env = {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
+    env = _env()
     found: dict[str, Any] = {}
     for module in modules:
         meta = STAGE / "mutants" / "src" / "trail_import_handler" / f"{module.replace('.', '/')}.py.meta"
