@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, ScriptedFailure, failures
 from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ProviderDriver, import_properties
+from trail_import_handler import clock
 
 STATISTICS = ("PrefixesFound", "PrefixesCompleted", "FilesCompleted", "EventsCompleted", "FailedEntries")
 
@@ -511,3 +513,10 @@ def test_a_create_finds_the_import_to_adopt_past_the_first_list_imports_page(
     # The duplicate avoided: the stopped copy on the third page is resumed, no second import copies it again.
     assert outcome.physical_id == stopped
     assert [c.params.get("ImportId") for c in sim.calls("StartImport")] == [stopped]
+
+
+def test_the_handlers_clock_is_utc_and_compares_with_the_services_timestamps() -> None:
+    now = clock.now()
+    assert now.utcoffset() == timedelta(0)
+    assert abs(now.timestamp() - time.time()) < 60
+    assert now > datetime(2024, 1, 1, tzinfo=UTC)  # a naive clock would raise here, waiting's deadline with it

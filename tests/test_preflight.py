@@ -14,6 +14,7 @@ from cloudtrail_lake_import.testing.trail_bucket import TrailLayout, boto3_put, 
 from tests.driver import ProviderDriver
 from tests.handler_roles import admin_client
 from trail_import_handler import preflight
+from trail_import_handler.pricing import ingestion_cost
 from trail_import_handler.properties import ImportSource, ImportWindow
 from trail_import_handler.trail_logs import Lister, find_log_files
 
@@ -267,3 +268,18 @@ def test_the_whole_preflight_lists_accounts_concurrently_and_finds_what_a_sequen
         "AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail-Digest/", "AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail-Digest/"]
     assert many.other_objects == one.other_objects
     assert many.list_requests == one.list_requests
+
+
+# CloudTrail pricing page, CloudTrail Lake ingestion per GB in US East (N. Virginia), as pricing.py records them.
+ONE_YEAR, SEVEN_YEAR = "one-year extendable retention", "seven-year retention"
+
+
+@pytest.mark.parametrize(("uncompressed_bytes", "one_year", "seven_year"), [
+    (0, 0.0, 0.0),
+    (3 * 1024**3, 2.25, 7.50),            # three GiB at $0.75 and $2.50
+    (1_500_000_000, 1.05, 3.49),          # 1.397 GiB: $1.0477 and $3.4925, in cents
+    (7 * 1024**4, 5376.0, 17920.0),       # seven TiB: 7,168 GiB
+])
+def test_the_estimated_cost_is_the_gib_the_store_ingests_at_each_options_price_in_cents(
+        uncompressed_bytes: int, one_year: float, seven_year: float) -> None:
+    assert ingestion_cost(uncompressed_bytes) == {ONE_YEAR: one_year, SEVEN_YEAR: seven_year}
