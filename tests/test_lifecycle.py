@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import botocore.session
 import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, ScriptedFailure, failures
@@ -520,3 +521,59 @@ def test_the_handlers_clock_is_utc_and_compares_with_the_services_timestamps() -
     assert now.utcoffset() == timedelta(0)
     assert abs(now.timestamp() - time.time()) < 60
     assert now > datetime(2024, 1, 1, tzinfo=UTC)  # a naive clock would raise here, waiting's deadline with it
+
+
+# What a user must look at when StartImport refuses a Create, for every error botocore's model lists for it. The
+# service's code and message come first in the reason; then the property or the grant to check.
+_START_REFUSALS = {
+    "EventDataStoreARNInvalidException": ["(check EventDataStoreArn)."],
+    "EventDataStoreNotFoundException": ["no such event data store in this account and region"],
+    "InvalidEventDataStoreStatusException": ["the event data store (EventDataStoreArn) must be ENABLED"],
+    "InvalidEventDataStoreCategoryException": ["(EventDataStoreArn) must collect CloudTrail events"],
+    "InactiveEventDataStoreException": ["the event data store (EventDataStoreArn) is not active"],
+    "InvalidImportSourceException": ["(check S3LocationUri, S3BucketRegion and S3BucketAccessRoleArn).",
+                                     "must trust cloudtrail.amazonaws.com", "s3:ListBucket, s3:GetBucketAcl and "
+                                     "s3:GetObject on s3://"],
+    "InsufficientEncryptionPolicyException": ["(the bucket or KMS key policy must let the access role read the logs)",
+                                              "Add to the policy of bucket ", "to the policy of each KMS key"],
+    "InvalidParameterException": ["(check StartEventTime, EndEventTime and the source properties)."],
+    "OperationNotPermittedException": ["only the management account can import into an organization event data"],
+    "UnsupportedOperationException": [],
+    "ImportNotFoundException": [],
+}
+
+
+def _start_import_errors() -> list[str]:
+    model = botocore.session.get_session().get_service_model("cloudtrail").operation_model("StartImport")
+    # AccountHasOngoingImportException is no refusal: the Create waits its turn (its own scenarios).
+    return sorted({shape.name for shape in model.error_shapes} - {"AccountHasOngoingImportException"})
+
+
+def test_every_error_start_import_can_answer_is_covered_here() -> None:
+    assert _start_import_errors() == sorted(_START_REFUSALS)
+
+
+@pytest.mark.parametrize("code", sorted(_START_REFUSALS))
+def test_each_refusal_of_start_import_fails_create_with_the_services_words_and_what_to_check(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], code: str
+) -> None:
+    sim.inject_fault("StartImport", code, message="the service's own words")
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    assert f"StartImport failed with {code}: the service's own words" in outcome.reason
+    for words in _START_REFUSALS[code]:
+        assert words in outcome.reason
+    if not _START_REFUSALS[code]:
+        assert f"{code}: the service's own words." in outcome.reason, "no hint where there is none to give"
+    assert sim.imports == {}
+
+
+@pytest.mark.parametrize("operation", ["GetImport", "ListImports"])
+def test_a_handler_role_denied_a_call_fails_naming_the_action_it_lacks(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], operation: str
+) -> None:
+    sim.inject_fault(operation, "AccessDeniedException", message="not authorized", times=50)
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    assert (f"{operation} failed with AccessDeniedException: not authorized "
+            f"(the handler's role lacks cloudtrail:{operation}).") in outcome.reason
