@@ -84,6 +84,9 @@ tests_dir = [{tests}]
 # A mutant that loops runs until its CPU time passes (estimate + 1 s) x this x 2: three times what its tests take
 # unmutated is plenty on an idle core, where mutmut's default of 15 spends minutes on each such mutant.
 timeout_multiplier = 3.0
+# Workers fork from a server process, not from mutmut's own: importing aws_cdk starts jsii's Node as a child of the
+# importing process, and mutmut's own loop (os.wait) stops at the first child it did not start.
+process_isolation = "forkserver"
 also_copy = ["registry", "app.py", "cdk.json", "package.json"]
 """)
 

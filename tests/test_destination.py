@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cloudtrail_lake_import.cli import main
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator, IamWorld
 from cloudtrail_lake_import.testing.trail_bucket import TrailLayout, boto3_put, write_trail_logs
 from tests.driver import ProviderDriver
 from tests.handler_roles import admin_client
@@ -96,37 +96,66 @@ def test_an_organization_store_of_the_management_account_passes(
     assert outcome.status == "SUCCESS", outcome.reason
 
 
-@pytest.fixture
-def caller() -> None:
-    """The command runs as a person, whose permissions are theirs to give: no IAM model here."""
-    return None
-
-
-def test_preflight_command_reports_the_share_of_files_outside_retention(
-    aws: CloudTrailImportSimulator, destination: str
+def test_an_organization_store_in_an_account_outside_any_organization_is_not_judged_by_one(
+    aws: CloudTrailImportSimulator, destination: str, props: dict[str, str]
 ) -> None:
-    _source_ready(days=20, start=datetime(2024, 5, 3, tzinfo=UTC))
-    aws.add_event_data_store(destination, retention_days=600)  # the cutoff is 2024-05-15T09:00Z
-    result = CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}",
-                                       "--bucket-region", "us-east-1", "--destination", destination,
-                                       "--start", "2024-05-01T00:00:00Z", "--end", "2024-06-01T00:00:00Z"],
-                                obj={"sleep": aws.advance})
-    assert result.exit_code == 0, result.output
-    # 12 days and the first of two files on the 13th, of 20 days of 2 files a day in 3 regions
-    assert "note     75 of 120 log files (62%) were logged before 2024-05-15T09:00:00+00:00, outside the store's " \
-           "600-day retention period: their events will not be copied." in result.output
+    _source_ready()  # no organization: DescribeOrganization answers AWSOrganizationsNotInUseException
+    aws.add_event_data_store(destination, organization=True)
+    outcome = _create(aws, props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert aws.calls("StartImport")
 
 
-def test_preflight_command_blocks_when_every_file_is_outside_retention(
-    aws: CloudTrailImportSimulator, destination: str
+def test_an_organization_store_whose_management_account_cannot_be_read_warns_and_the_import_starts(
+    aws: CloudTrailImportSimulator, destination: str, props: dict[str, str], iam: IamWorld, caller: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    _source_ready(days=3, start=datetime(2024, 1, 1, tzinfo=UTC))
-    aws.add_event_data_store(destination, retention_days=365)
-    result = CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}",
-                                       "--bucket-region", "us-east-1", "--destination", destination],
-                                obj={"sleep": aws.advance})
-    assert result.exit_code == 1
-    assert "BLOCKING 18 of 18 log files (100%) were logged before" in result.output
+    # An SCP or a permissions boundary may deny it even though the handler's role allows it.
+    iam.roles[caller].policies.append({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "organizations:DescribeOrganization", "Resource": "*"}]})
+    admin_client("organizations").create_organization(FeatureSet="ALL")
+    _source_ready()
+    aws.add_event_data_store(destination, organization=True)
+    outcome = _create(aws, props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    assert ("Access denied calling organizations:DescribeOrganization; whether this is the management account was "
+            "not checked.") in warnings
+    assert aws.calls("StartImport")
+
+
+class TestThePreflightCommand:
+    """The command line's preflight: what a person sees."""
+
+    @pytest.fixture
+    def caller(self) -> None:
+        """The command runs as a person, whose permissions are theirs to give: no IAM model here."""
+        return None
+
+    def test_preflight_command_reports_the_share_of_files_outside_retention(
+        self, aws: CloudTrailImportSimulator, destination: str
+    ) -> None:
+        _source_ready(days=20, start=datetime(2024, 5, 3, tzinfo=UTC))
+        aws.add_event_data_store(destination, retention_days=600)  # the cutoff is 2024-05-15T09:00Z
+        result = CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}",
+                                           "--bucket-region", "us-east-1", "--destination", destination,
+                                           "--start", "2024-05-01T00:00:00Z", "--end", "2024-06-01T00:00:00Z"],
+                                    obj={"sleep": aws.advance})
+        assert result.exit_code == 0, result.output
+        # 12 days and the first of two files on the 13th, of 20 days of 2 files a day in 3 regions
+        assert "note     75 of 120 log files (62%) were logged before 2024-05-15T09:00:00+00:00, outside the store's " \
+               "600-day retention period: their events will not be copied." in result.output
+
+    def test_preflight_command_blocks_when_every_file_is_outside_retention(
+        self, aws: CloudTrailImportSimulator, destination: str
+    ) -> None:
+        _source_ready(days=3, start=datetime(2024, 1, 1, tzinfo=UTC))
+        aws.add_event_data_store(destination, retention_days=365)
+        result = CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}",
+                                           "--bucket-region", "us-east-1", "--destination", destination],
+                                    obj={"sleep": aws.advance})
+        assert result.exit_code == 1
+        assert "BLOCKING 18 of 18 log files (100%) were logged before" in result.output
 
 
 def test_a_store_that_reports_no_retention_period_is_not_judged_by_one() -> None:

@@ -130,7 +130,12 @@ def test_import_stopped_from_outside_while_waiting_fails_saying_so(
     sim.advance = advance_and_interfere  # type: ignore[method-assign]
     outcome = provider.create(props)
     assert outcome.status == "FAILED"
-    assert f"Import {outcome.physical_id} was STOPPED outside this stack" in outcome.reason
+    copied = sim.copied_events(props["EventDataStoreArn"])
+    assert copied > 0
+    # What was copied, that it stays, and the two ways on.
+    assert (f"Import {outcome.physical_id} was STOPPED outside this stack (StopImport) after {copied} events; the "
+            "events imported so far stay in the event data store. Change RetryToken to retry it, or remove the "
+            "resource.") in outcome.reason
 
 
 def test_delete_of_a_running_import_stops_it_and_waits_for_stopped(
@@ -577,3 +582,34 @@ def test_a_handler_role_denied_a_call_fails_naming_the_action_it_lacks(
     assert outcome.status == "FAILED"
     assert (f"{operation} failed with AccessDeniedException: not authorized "
             f"(the handler's role lacks cloudtrail:{operation}).") in outcome.reason
+
+
+def _statement_after(words: str, reason: str) -> dict[str, object]:
+    statement, _ = json.JSONDecoder().raw_decode(reason, reason.index(words) + len(words))
+    assert isinstance(statement, dict)
+    return statement
+
+
+def test_a_source_the_access_role_may_not_read_names_the_bucket_and_key_statements_the_guide_documents(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.inject_fault("StartImport", "InsufficientEncryptionPolicyException", message="cannot read the source")
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    role, store = props["S3BucketAccessRoleArn"], props["EventDataStoreArn"]
+    account = role.split(":")[4]
+    # CloudTrail User Guide, "Copying trail events to CloudTrail Lake": the bucket policy and the KMS key policy
+    # for copying trail events, the principal the role's account narrowed to the role (REFERENCE.md, IAM).
+    assert _statement_after("Add to the policy of bucket trail-logs: ", outcome.reason) == {
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": ["s3:ListBucket", "s3:GetBucketAcl", "s3:GetObject"],
+        "Resource": ["arn:aws:s3:::trail-logs", "arn:aws:s3:::trail-logs/*"],
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
+    }
+    assert _statement_after("to the policy of each KMS key: ", outcome.reason) == {
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role},
+                      "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::trail-logs/*"},
+                      "StringEquals": {"aws:SourceAccount": account, "aws:SourceArn": store}},
+    }
