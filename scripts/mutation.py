@@ -84,9 +84,6 @@ tests_dir = [{tests}]
 # A mutant that loops runs until its CPU time passes (estimate + 1 s) x this x 2: three times what its tests take
 # unmutated is plenty on an idle core, where mutmut's default of 15 spends minutes on each such mutant.
 timeout_multiplier = 3.0
-# Workers fork from a server process, not from mutmut's own: importing aws_cdk starts jsii's Node as a child of the
-# importing process, and mutmut's own loop (os.wait) stops at the first child it did not start.
-process_isolation = "forkserver"
 also_copy = ["registry", "app.py", "cdk.json", "package.json"]
 """)
 
@@ -103,10 +100,28 @@ def _env() -> dict[str, str]:
     return {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
 
 
+def without_cdk() -> None:
+    """Synthesize the handler roles into their file, then check that the tests, collected with it, leave aws_cdk
+    unimported. mutmut forks its workers from the process that ran the tests, and waits for whichever child ends
+    first: the Node that importing aws_cdk starts is a child too, and when it ends the run stops."""
+    env = _env()
+    subprocess.run([sys.executable, "-c", "from tests.handler_roles import synthesize; synthesize()"],
+                   cwd=STAGE, env={**env, "PYTHONPATH": f"src{os.pathsep}{ROOT / 'constructs'}"}, check=True)
+    probe = ("import sys, pytest; code = pytest.main(['--collect-only', '-q', *sys.argv[1:]]); "
+             "sys.exit(code or (99 if 'aws_cdk' in sys.modules else 0))")
+    collected = subprocess.run([sys.executable, "-c", probe, *(f"tests/{t}" for t in TESTS)], cwd=STAGE, env=env,
+                               capture_output=True, text=True, check=False)
+    if collected.returncode == 99:
+        raise SystemExit("the tests under mutation import aws_cdk at collection: import it where it is used")
+    if collected.returncode:
+        raise SystemExit(f"collecting the tests failed:\n{collected.stdout[-2000:]}")
+
+
 def run(modules: list[str]) -> dict[str, Any]:
     """Run mutmut over ``modules`` in the staging tree; each module's counts and survivors."""
     commit = _head()
     stage(modules)
+    without_cdk()
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=_env(), check=False)
     elapsed = time.monotonic() - started
@@ -125,6 +140,7 @@ def rerun_survivors(modules: list[str], results: dict[str, Any]) -> dict[str, An
     for tests in (STAGE / "tests", STAGE / "mutants" / "tests"):
         shutil.rmtree(tests)
         shutil.copytree(ROOT / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
+    without_cdk()
     names = [s["mutant"] for m in modules for s in results.get(m, {}).get("survivors", [])]
     if names:
         subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=_env(), check=False)

@@ -17,17 +17,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
-from aws_cdk import aws_s3
-from aws_cdk.assertions import Template
-
-from cloudtrail_lake_import import (
-    ImportAccessRole,
-    ImportMonitor,
-    ResourceTypeRegistration,
-    StandaloneImportProvider,
-    TrailImport,
-)
 from cloudtrail_lake_import.testing import Deployment, IamWorld
 from tests.driver import OTHER_ROLE_ARN, ROLE_ARN
 
@@ -71,6 +60,20 @@ def synthesize() -> HandlerRoles:
 
 
 def _synthesize() -> HandlerRoles:
+    # Imported here: aws_cdk starts jsii's Node, which a run that reads the roles from the file never needs (the
+    # mutation run forks workers from its test process, and a Node child of that process stops it).
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3
+    from aws_cdk.assertions import Template
+
+    from cloudtrail_lake_import import (
+        ImportAccessRole,
+        ImportMonitor,
+        ResourceTypeRegistration,
+        StandaloneImportProvider,
+        TrailImport,
+    )
+
     app = cdk.App(outdir=tempfile.mkdtemp(prefix="handler-roles-"))
     stack = cdk.Stack(app, "HandlerRoles", env=cdk.Environment(account=ACCOUNT, region=REGION))
     for bucket_name, role_arn in (("trail-logs", ROLE_ARN), ("other-logs", OTHER_ROLE_ARN)):
