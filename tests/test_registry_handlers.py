@@ -504,3 +504,46 @@ def test_a_search_carried_in_the_callback_context_resumes_exactly_where_it_stood
     assert import_search.ImportSearch.from_carried(json.loads(json.dumps(stood.carried()))) == stood
     fresh = import_search.ImportSearch(began=datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     assert import_search.ImportSearch.from_carried(json.loads(json.dumps(fresh.carried()))) == fresh
+
+
+def test_an_update_of_the_threshold_only_starts_nothing_and_keeps_the_resource_and_its_import(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(2)))
+    created = registry.create(typed(destination, MaxFailedEntries=5))
+    assert created.status == "SUCCESS", created.message
+    updated = registry.update(created.model, typed(destination, MaxFailedEntries=3))
+    assert updated.status == "SUCCESS", updated.message
+    assert (updated.model["Id"], updated.model["ImportId"]) == (created.model["Id"], created.model["ImportId"])
+    assert (updated.model["ImportStatus"], updated.model["FailedEntries"]) == ("FAILED", 2)
+    assert "MaxFailedEntries" not in updated.model, "write-only: never returned"
+    assert len(sim.calls("StartImport")) == 1
+    # And CloudFormation's read afterwards agrees with what the update answered.
+    read = registry.read(created.model["Id"])
+    assert read.status == "SUCCESS", read.message
+    assert {k: read.model[k] for k in updated.model} == updated.model
+
+
+def test_an_update_of_a_resource_that_is_not_there_is_not_found(registry: RegistryDriver, destination: str,
+                                                                  sim: CloudTrailImportSimulator) -> None:
+    gone = {**typed(destination), "Id": "TrailImport-no-such-resource"}
+    answer = registry.update(gone, typed(destination, MaxFailedEntries=1))
+    assert (answer.status, answer.error_code) == ("FAILED", "NotFound")
+    assert sim.calls("StartImport") == []
+
+
+def test_a_retry_that_runs_for_hours_answers_in_progress_with_the_whole_model_until_it_completes(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3), retry=ImportPlan(duration=timedelta(hours=3))))
+    created = registry.create(typed(destination, MaxFailedEntries=3))
+    assert created.status == "SUCCESS", created.message
+    desired = typed(destination, MaxFailedEntries=3, RetryToken="retry-1")
+    began = sim.now
+    updated = registry.update(created.model, desired)
+    assert updated.status == "SUCCESS", updated.message
+    assert len(updated.progress) >= 5, "three hours of waiting, answered IN_PROGRESS call by call"
+    for model in updated.progress:
+        # Each answer is the next call's desired state: it names the resource, its import and every property.
+        assert (model["Id"], model["ImportId"]) == (created.model["Id"], created.model["ImportId"])
+        assert {k: model[k] for k in desired} == desired
+    assert sim.now - began >= timedelta(hours=3)
+    assert (updated.model["ImportStatus"], updated.model["ImportId"]) == ("COMPLETED", created.model["ImportId"])
