@@ -157,6 +157,18 @@ class TestThePreflightCommand:
         assert result.exit_code == 1
         assert "BLOCKING 18 of 18 log files (100%) were logged before" in result.output
 
+    def test_preflight_command_says_nothing_of_retention_when_it_holds_every_file(
+        self, aws: CloudTrailImportSimulator, destination: str
+    ) -> None:
+        _source_ready(days=3, start=datetime(2024, 1, 1, tzinfo=UTC))
+        aws.add_event_data_store(destination, retention_days=3653)
+        result = CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}",
+                                           "--bucket-region", "us-east-1", "--destination", destination],
+                                    obj={"sleep": aws.advance})
+        assert result.exit_code == 0, result.output
+        assert "Log files     18 " in result.output, result.output
+        assert "retention period" not in result.output
+
 
 def test_a_store_that_reports_no_retention_period_is_not_judged_by_one() -> None:
     from trail_import_handler.destination import Store, store_problems
@@ -178,3 +190,20 @@ def test_a_window_with_no_start_into_a_store_with_retention_warns_that_the_older
     warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
     assert ("Events logged before 2024-05-15T09:00:00+00:00 are outside the store's 600-day retention period and "
             "will not be copied.") in warnings
+
+
+@pytest.mark.parametrize(("region", "endpoint"), [
+    ("eu-west-1", "https://organizations.us-east-1.amazonaws.com"),
+    ("cn-north-1", "https://organizations.cn-northwest-1.amazonaws.com.cn"),
+    ("us-gov-west-1", "https://organizations.us-gov-west-1.amazonaws.com"),
+])
+def test_a_handler_asks_the_organizations_endpoint_of_its_own_partition(
+    monkeypatch: pytest.MonkeyPatch, region: str, endpoint: str
+) -> None:
+    from trail_import_handler.destination import organizations_client
+
+    # The function's region, as Lambda sets it; the endpoints are botocore's (endpoints.json, each partition's
+    # global Organizations endpoint).
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    assert organizations_client().meta.endpoint_url == endpoint
+

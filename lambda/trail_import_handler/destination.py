@@ -55,8 +55,10 @@ class Store:
 
 
 def organizations_client() -> Any:
-    """An Organizations client (a global service, answered in us-east-1)."""
-    return clients.client("organizations", region_name="us-east-1")
+    """An Organizations client. The service is global in each partition: from the function's own region, botocore
+    reaches that partition's endpoint (us-east-1 for aws, cn-northwest-1 for aws-cn); naming us-east-1 would send a
+    China or GovCloud handler's credentials to the aws partition."""
+    return clients.client("organizations")
 
 
 def check_destination(ct: Any, arn: str, window: ImportWindow, now: datetime, *,
