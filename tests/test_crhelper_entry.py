@@ -199,3 +199,23 @@ def test_replacement_waits_for_the_old_import_then_the_old_ids_delete_succeeds(
     cleanup = crhelper.request("Delete", old_props, physical_id=old_id)
     assert cleanup["Status"] == "SUCCESS"
     assert sim.calls("StopImport") == []
+
+
+def test_an_import_stopped_outside_the_stack_answers_failed_with_the_short_reason(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=30)))
+    advance = sim.advance
+
+    def advance_and_stop_it(seconds: float) -> None:
+        advance(seconds)
+        running = sim.running()
+        if running and sim.now - sim.imports[running[0]].created > timedelta(minutes=5):
+            sim.stop_from_outside(running[0])
+
+    sim.advance = advance_and_stop_it  # type: ignore[method-assign]
+    response = crhelper.request("Create", props)
+    assert response["Status"] == "FAILED"
+    # crhelper cuts reasons short: the short form, whole, rather than the long one cut.
+    assert response["Reason"].startswith(f"Import {response['PhysicalResourceId']} was STOPPED outside this stack.")
+    assert "events" not in response["Reason"]

@@ -8,6 +8,7 @@ the IAM model.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -547,3 +548,47 @@ def test_a_retry_that_runs_for_hours_answers_in_progress_with_the_whole_model_un
         assert {k: model[k] for k in desired} == desired
     assert sim.now - began >= timedelta(hours=3)
     assert (updated.model["ImportStatus"], updated.model["ImportId"]) == ("COMPLETED", created.model["ImportId"])
+
+
+def test_an_import_stopped_outside_the_stack_fails_the_create_as_not_stabilized(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=2)))
+    advance = sim.advance
+
+    def advance_and_stop_it(seconds: float) -> None:
+        advance(seconds)
+        running = sim.running()
+        if running and sim.now - sim.imports[running[0]].created > timedelta(minutes=30):
+            sim.stop_from_outside(running[0])
+
+    sim.advance = advance_and_stop_it  # type: ignore[method-assign]
+    answer = registry.create(typed(destination))
+    # The request was valid; the import did not end as asked: NotStabilized, CloudFormation's code for that.
+    assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
+    assert "was STOPPED outside this stack (StopImport)" in answer.message
+
+
+def test_a_failed_create_that_cannot_clean_up_says_so_and_still_gives_its_own_reason(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator, caller: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The first GetImport is refused; so are the clean-up's StopImport and, by a deny the role cannot see, the
+    # record's deletion: the log names each step left undone, and the import and resource it concerns.
+    sim.inject_fault("GetImport", "AccessDeniedException", message="User is not authorized")
+    sim.inject_fault("StopImport", "AccessDeniedException", message="no stopping", times=10)
+    assert sim.iam is not None
+    sim.iam.roles[caller].policies.append({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "ssm:DeleteParameter", "Resource": "*"}]})
+    answer = registry.create(typed(destination))
+    assert (answer.status, answer.error_code) == ("FAILED", "AccessDenied")
+    assert "GetImport failed with AccessDeniedException: User is not authorized" in answer.message
+    (import_id,) = sim.imports
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "could not" in r.getMessage()]
+    assert len(warnings) == 2, warnings
+    stop = re.fullmatch(rf"could not stop import {import_id} of a failed Create (\S+): StopImport failed with "
+                        r"AccessDeniedException: no stopping \(the handler's role lacks cloudtrail:StopImport\)\.",
+                        warnings[0])
+    assert stop, warnings[0]
+    resource_id = stop.group(1)
+    assert warnings[1].startswith(f"could not forget of a failed Create {resource_id}: ssm:DeleteParameter of the "
+                                  f"record /TrailLogs/CloudTrailLake/Import/{resource_id} failed with "
+                                  "AccessDeniedException: "), warnings[1]

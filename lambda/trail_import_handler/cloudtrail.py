@@ -222,11 +222,6 @@ def _start(ct: CloudTrailClient, request: dict[str, Any]) -> str:
     return answer["ImportId"]
 
 
-def list_page(ct: CloudTrailClient, token: str | None, max_results: int = 100) -> tuple[list[Any], str | None]:
-    """One page of ListImports over every destination: its entries and the next page's token."""
-    return _page(ct.list_imports, "ListImports", "Imports", token, MaxResults=max_results)
-
-
 def list_imports_page(ct: CloudTrailClient, destination: str, token: str | None, max_results: int,
                       status: str | None = None) -> tuple[list[Any], str | None]:
     """One page of ListImports of ``destination`` (in ``status``); raises ``InvalidToken`` when ``token`` is no
