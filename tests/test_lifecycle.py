@@ -613,3 +613,18 @@ def test_a_source_the_access_role_may_not_read_names_the_bucket_and_key_statemen
                       "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::trail-logs/*"},
                       "StringEquals": {"aws:SourceAccount": account, "aws:SourceArn": store}},
     }
+
+
+def test_a_retry_that_waited_its_turn_and_fails_again_is_a_verdict_not_a_second_resume(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3), retry=ImportPlan(failures=failures(2))))
+    failed = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    sim.finish_all()
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=15)))
+    provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"})
+    outcome = provider.update(failed, {**props, "RetryToken": "1"}, props)
+    assert outcome.status == "FAILED"
+    assert f"Import {failed} ended FAILED with 2 failed entries" in outcome.reason
+    resumed = [c for c in sim.calls("StartImport") if c.params.get("ImportId") == failed and c.error is None]
+    assert len(resumed) == 1, "resumed once, after its turn came; the run that failed again is the verdict"
