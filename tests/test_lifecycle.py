@@ -459,7 +459,8 @@ def test_checks_ride_out_a_service_that_stays_unavailable_for_a_while(
     [
         ("unknown-store", "StartImport failed with EventDataStoreNotFoundException"),
         ("rejected-source", "InvalidImportSourceException: The bucket has ACLs enabled. (check S3LocationUri"),
-        ("access-denied", "AccessDeniedException: not authorized (the handler's role lacks cloudtrail:StartImport"),
+        ("access-denied", "AccessDeniedException: not authorized (the handler's role lacks cloudtrail:StartImport "
+                          "or iam:PassRole on the access role)."),
     ],
 )
 def test_service_rejections_fail_create_naming_what_to_fix(
@@ -491,11 +492,12 @@ def test_entries_being_retried_or_that_succeeded_are_not_reported_as_failures(
     assert succeeded.location not in outcome.reason
 
 
+@pytest.mark.parametrize("status", [500, 503])
 def test_a_server_error_of_a_code_we_have_never_seen_is_ridden_out_not_a_failed_stack(
-    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], status: int
 ) -> None:
     created = provider.create({**props, "WaitForCompletion": "false"})
-    sim.inject_fault("GetImport", "UnheardOfServerFault", status=503, times=25, message="try later")
+    sim.inject_fault("GetImport", "UnheardOfServerFault", status=status, times=25, message="try later")
     outcome = provider.update(created.physical_id, props, {**props, "WaitForCompletion": "false"})
     assert outcome.status == "SUCCESS", outcome.reason
     assert outcome.data["ImportStatus"] == "COMPLETED"
@@ -628,3 +630,13 @@ def test_a_retry_that_waited_its_turn_and_fails_again_is_a_verdict_not_a_second_
     assert f"Import {failed} ended FAILED with 2 failed entries" in outcome.reason
     resumed = [c for c in sim.calls("StartImport") if c.params.get("ImportId") == failed and c.error is None]
     assert len(resumed) == 1, "resumed once, after its turn came; the run that failed again is the verdict"
+
+
+def test_a_refusal_of_another_call_gives_the_services_words_and_no_start_import_hint(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.inject_fault("GetImport", "InvalidParameterException", message="the service's own words")
+    outcome = provider.create(props)
+    assert outcome.status == "FAILED"
+    assert "GetImport failed with InvalidParameterException: the service's own words." in outcome.reason
+    assert "check" not in outcome.reason.split("InvalidParameterException")[1]

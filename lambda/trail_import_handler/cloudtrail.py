@@ -269,7 +269,7 @@ def _translate(operation: str, error: ClientError) -> ImportResourceError:
     if status >= 500 or code in _TRANSIENT_CODES:
         return TransientError(f"{operation} failed with {code} after retries: {message}")
     hint = _START_ERROR_HINTS.get(code) if operation == "StartImport" else None
-    if code in ("AccessDeniedException", "AccessDenied") and operation != "StartImport":
+    if code == "AccessDeniedException" and operation != "StartImport":
         hint = f"the handler's role lacks cloudtrail:{operation}"
     text = f"{operation} failed with {code}: {message}" + (f" ({hint})." if hint else ".")
     return ImportResourceError(text, code=code)
