@@ -529,6 +529,15 @@ def test_an_update_of_a_resource_that_is_not_there_is_not_found(registry: Regist
     gone = {**typed(destination), "Id": "TrailImport-no-such-resource"}
     answer = registry.update(gone, typed(destination, MaxFailedEntries=1))
     assert (answer.status, answer.error_code) == ("FAILED", "NotFound")
+    assert answer.message == ("No resource of this type has Id TrailImport-no-such-resource: it was deleted, or "
+                              "never made by this type in this account and region.")
+    # A request that names no Id at all is told so.
+    nameless = registry.run("UPDATE", typed(destination, MaxFailedEntries=1), previous=typed(destination))
+    assert (nameless.status, nameless.error_code) == ("FAILED", "NotFound")
+    assert nameless.message.startswith("No resource of this type has Id (no Id given): ")
+    read = registry.run("READ", {})
+    assert (read.status, read.error_code) == ("FAILED", "NotFound")
+    assert read.message.startswith("No resource of this type has Id (no Id given): ")
     assert sim.calls("StartImport") == []
 
 
@@ -592,3 +601,25 @@ def test_a_failed_create_that_cannot_clean_up_says_so_and_still_gives_its_own_re
     assert warnings[1].startswith(f"could not forget of a failed Create {resource_id}: ssm:DeleteParameter of the "
                                   f"record /TrailLogs/CloudTrailLake/Import/{resource_id} failed with "
                                   "AccessDeniedException: "), warnings[1]
+
+
+def test_a_read_gives_the_window_as_the_template_wrote_it_or_else_as_the_import_reports_it_in_utc(
+        registry: RegistryDriver, destination: str) -> None:
+    # The same instants in other spellings: read back as written, so that CloudFormation sees no drift.
+    written = typed(destination, StartEventTime="2024-01-01T02:00:00+02:00", EndEventTime="2024-07-01T00:00:00.000Z")
+    created = registry.create(written)
+    assert created.status == "SUCCESS", created.message
+    read = registry.read(created.model["Id"])
+    assert (read.model["StartEventTime"], read.model["EndEventTime"]) == (
+        "2024-01-01T02:00:00+02:00", "2024-07-01T00:00:00.000Z")
+    # A record whose times were lost (edited by hand) reads the import's own, in UTC.
+    ssm = admin_client("ssm")
+    name = f"/TrailLogs/CloudTrailLake/Import/{created.model['Id']}"
+    record = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    for key in ("StartEventTime", "EndEventTime"):
+        del record["Properties"][key]
+    ssm.put_parameter(Name=name, Value=json.dumps(record), Overwrite=True)
+    read = registry.read(created.model["Id"])
+    assert read.status == "SUCCESS", read.message
+    assert (read.model["StartEventTime"], read.model["EndEventTime"]) == (
+        "2024-01-01T00:00:00Z", "2024-07-01T00:00:00Z")
