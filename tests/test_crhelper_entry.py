@@ -74,7 +74,10 @@ def test_failed_import_answers_failed_with_a_short_reason_and_keeps_the_import_i
     assert response["Status"] == "FAILED"
     assert response["PhysicalResourceId"] in sim.imports, "the rollback Delete must reach the import"
     assert len(response["Reason"]) <= 256
-    assert response["Reason"].startswith(f"Import {response['PhysicalResourceId']} FAILED: 50 failed entries")
+    first = sim.imports[response["PhysicalResourceId"]].plan.failures[0]
+    # The short form names the first failure whole, where crhelper would cut the long one.
+    assert response["Reason"].startswith(f"Import {response['PhysicalResourceId']} FAILED: 50 failed entries > "
+                                         f"MaxFailedEntries 0. First: {first.error_type} at {first.location[:60]}")
     assert "(truncated)" not in response["Reason"]
 
 

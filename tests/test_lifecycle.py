@@ -54,9 +54,13 @@ def test_failed_import_over_the_threshold_fails_with_its_first_failures(
     assert outcome.status == "FAILED"
     assert outcome.physical_id in sim.imports, "the rollback Delete must reach the import"
     first = sim.imports[outcome.physical_id].plan.failures[0]
-    assert f"Import {outcome.physical_id} ended FAILED with 3 failed entries, more than MaxFailedEntries (2)" in (
-        outcome.reason)
-    assert f"- {first.location}: FileParseError: {first.message}" in outcome.reason
+    copied = sim.copied_events(props["EventDataStoreArn"])
+    assert copied > 0
+    assert (f"Import {outcome.physical_id} ended FAILED with 3 failed entries, more than MaxFailedEntries (2); "
+            f"{copied} events were imported. First failures:\n- {first.location}: FileParseError: "
+            f"{first.message}\n") in outcome.reason
+    assert outcome.reason.rstrip().endswith(
+        f"All failures: aws cloudtrail list-import-failures --import-id {outcome.physical_id}")
 
 
 def test_failure_reason_fits_the_4kb_response_with_1000_long_failures(

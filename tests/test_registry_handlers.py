@@ -210,7 +210,8 @@ def test_an_update_of_the_window_is_refused_as_not_updatable(registry: RegistryD
     previous = {**typed(destination), "Id": created.model["Id"], "ImportId": created.model["ImportId"]}
     answer = registry.update(previous, typed(destination, EndEventTime="2024-08-01T00:00:00Z"))
     assert (answer.status, answer.error_code) == ("FAILED", "NotUpdatable")
-    assert "EndEventTime cannot change" in answer.message
+    assert answer.message == ("EndEventTime cannot change: a new destination, source or window is a new import, "
+                              "which CloudFormation makes by replacing the resource.")
 
 
 @pytest.mark.parametrize(("overrides", "named"), [
@@ -623,3 +624,32 @@ def test_a_read_gives_the_window_as_the_template_wrote_it_or_else_as_the_import_
     assert read.status == "SUCCESS", read.message
     assert (read.model["StartEventTime"], read.model["EndEventTime"]) == (
         "2024-01-01T00:00:00Z", "2024-07-01T00:00:00Z")
+
+
+def test_list_gives_each_resource_by_id_with_what_identifies_its_import(
+        registry: RegistryDriver, destination: str) -> None:
+    created = registry.create(typed(destination, MaxFailedEntries=4))
+    assert created.status == "SUCCESS", created.message
+    listed = registry.run("LIST", {})
+    assert listed.status == "SUCCESS", listed.message
+    # The schema's createOnlyProperties and the import's id: what tells one import of the type from another.
+    expected = {k: v for k, v in typed(destination).items()
+                if k in ("EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "StartEventTime", "EndEventTime")}
+    assert listed.models == [{"Id": created.model["Id"], "ImportId": created.model["ImportId"], **expected}]
+
+
+def test_an_update_that_outlasts_the_36_hour_limit_fails_and_leaves_its_import_running_owned(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3), retry=ImportPlan(duration=timedelta(hours=40))))
+    created = registry.create(typed(destination, MaxFailedEntries=3))
+    assert created.status == "SUCCESS", created.message
+    import_id = created.model["ImportId"]
+    answer = registry.update(created.model, typed(destination, MaxFailedEntries=3, RetryToken="retry-1"))
+    assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
+    assert answer.message.startswith(f"Update of import {import_id} did not finish within the registry's 36-hour "
+                                     "limit: status IN_PROGRESS, ")
+    assert answer.message.endswith(" events so far. It runs on, owned by this resource: Read reports its progress. "
+                                   'Set WaitForCompletion to "false" to stop waiting for it.')
+    assert sim.running() == [import_id]
+    read = registry.read(created.model["Id"])
+    assert (read.model["ImportId"], read.model["ImportStatus"]) == (import_id, "IN_PROGRESS")
