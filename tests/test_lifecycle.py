@@ -644,3 +644,34 @@ def test_a_refusal_of_another_call_gives_the_services_words_and_no_start_import_
     assert outcome.status == "FAILED"
     assert "GetImport failed with InvalidParameterException: the service's own words." in outcome.reason
     assert "check" not in outcome.reason.split("InvalidParameterException")[1]
+
+
+def test_the_first_failures_are_read_across_pages_in_order_and_no_page_more_than_needed(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    # Pages of 50 (the simulator's): 10 failed among 50 entries, 15 among the next 50, then 5 more; the others
+    # are being retried or succeeded, which ListImportFailures also lists.
+    entries = failures(30 + 90)
+    failed, others = list(entries[:30]), [replace(f, status="RETRY") for f in entries[30:]]
+    order = failed[:10] + others[:40] + failed[10:25] + others[40:75] + failed[25:] + others[75:]
+    sim.plan_next_import(ImportPlan(failures=tuple(order)))
+    outcome = provider.create({**props, "MaxFailedEntries": "0"})
+    assert outcome.status == "FAILED"
+    assert "ended FAILED with 30 failed entries" in outcome.reason
+    shown = [line[2:].split(": ", 1)[0] for line in outcome.reason.splitlines() if line.startswith("- ")]
+    more = [line for line in outcome.reason.splitlines() if line.startswith("(+")]
+    # The first 25 failed entries, in the service's order; those that do not fit are counted.
+    assert shown == [f.location for f in failed[:len(shown)]]
+    assert more == ([f"(+{25 - len(shown)} more not shown)"] if len(shown) < 25 else [])
+    assert len(sim.calls("ListImportFailures")) == 2, "the 25 were on the first two pages"
+
+
+def test_an_import_whose_failures_cannot_be_listed_fails_naming_the_action_the_role_lacks(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(failures=failures(3)))
+    sim.inject_fault("ListImportFailures", "AccessDeniedException", message="not authorized", times=50)
+    outcome = provider.create({**props, "MaxFailedEntries": "0"})
+    assert outcome.status == "FAILED"
+    assert ("ListImportFailures failed with AccessDeniedException: not authorized (the handler's role lacks "
+            "cloudtrail:ListImportFailures).") in outcome.reason

@@ -103,3 +103,18 @@ def test_invalid_next_token_is_refused(sim: CloudTrailImportSimulator, destinati
     ct = boto3.client("cloudtrail")
     with pytest.raises(ct.exceptions.InvalidNextTokenException):
         ct.list_imports(NextToken="forged")
+
+
+@pytest.mark.parametrize("operation", ["list_imports", "list_import_failures"])
+def test_max_results_beyond_the_models_range_is_refused_as_the_service_would(
+        sim: CloudTrailImportSimulator, destination: str, operation: str) -> None:
+    import_id = _start(destination)
+    ct = boto3.client("cloudtrail")
+    ask = getattr(ct, operation)
+    extra = {"ImportId": import_id} if operation == "list_import_failures" else {}
+    ask(MaxResults=1000, **extra)  # the model's "max": 1000
+    # botocore enforces only the minimum on the client: the service answers the error its model lists.
+    with pytest.raises(ct.exceptions.InvalidParameterException, match="MaxResults must be between 1 and 1000"):
+        ask(MaxResults=1001, **extra)
+    with pytest.raises(ParamValidationError):
+        ask(MaxResults=0, **extra)

@@ -10,12 +10,15 @@ against the real service model and parses every answer, errors included.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import uuid
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import botocore.session
 
 from .iam_world import IamWorld
 from .import_access import check_import_access
@@ -348,7 +351,13 @@ class CloudTrailImportSimulator:
 
     def _page(self, operation: str, items: list[dict[str, Any]],
               params: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        size = min(int(params.get("MaxResults") or self.page_size[operation]), self.page_size[operation])
+        asked = params.get("MaxResults")
+        lowest, highest = _max_results_range(operation)
+        if asked is not None and not lowest <= int(asked) <= highest:
+            # botocore checks only the minimum; the service refuses the rest, with the error its model lists.
+            raise ServiceError("InvalidParameterException",
+                               f"MaxResults must be between {lowest} and {highest}; got {asked}.")
+        size = min(int(asked or self.page_size[operation]), self.page_size[operation])
         token = params.get("NextToken")
         start = 0
         if token:
@@ -358,3 +367,13 @@ class CloudTrailImportSimulator:
             start = int(token[len(prefix):])
         end = start + size
         return items[start:end], ({"NextToken": f"{operation}:{end}"} if end < len(items) else {})
+
+
+@functools.cache
+def _max_results_range(operation: str) -> tuple[int, int]:
+    """MaxResults' range for ``operation``, from botocore's CloudTrail model."""
+    model = botocore.session.get_session().get_service_model("cloudtrail")
+    shape = model.operation_model(operation).input_shape
+    assert shape is not None
+    member = shape.members["MaxResults"]
+    return int(member.metadata["min"]), int(member.metadata["max"])
