@@ -222,3 +222,14 @@ def test_an_import_stopped_outside_the_stack_answers_failed_with_the_short_reaso
     # crhelper cuts reasons short: the short form, whole, rather than the long one cut.
     assert response["Reason"].startswith(f"Import {response['PhysicalResourceId']} was STOPPED outside this stack.")
     assert "events" not in response["Reason"]
+
+
+def test_a_preflight_that_blocks_answers_with_its_first_problem(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    store = sim.add_event_data_store("pending", status="PENDING_DELETION")
+    response = crhelper.request("Create", {**props, "EventDataStoreArn": store, "Preflight": "true"})
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(f"Preflight failed: Event data store {store} is PENDING_DELETION, not "
+                                         "ENABLED: it takes no copies.")
+    assert sim.calls("StartImport") == []

@@ -72,7 +72,9 @@ def test_a_destination_that_does_not_exist_fails_create_naming_the_property(
     ({"created": datetime(2024, 6, 15, tzinfo=UTC)},
      "also ingests events live since 2024-06-15T00:00:00+00:00: events of the window after that would be in it "
      "twice. End the window before the store's creation, or stop its ingestion."),
-], ids=["window-partly-outside-retention", "window-overlaps-live-ingestion"])
+    ({"created": datetime(2024, 7, 1, tzinfo=UTC)},  # the window's very end: not "earlier than the creation"
+     "also ingests events live since 2024-07-01T00:00:00+00:00"),
+], ids=["window-partly-outside-retention", "window-overlaps-live-ingestion", "window-ends-at-the-stores-creation"])
 def test_a_destination_that_would_copy_less_or_twice_warns_and_the_import_starts(
     aws: CloudTrailImportSimulator, destination: str, props: dict[str, str], store: dict[str, Any], warning: str,
     caplog: pytest.LogCaptureFixture,
@@ -207,3 +209,29 @@ def test_a_handler_asks_the_organizations_endpoint_of_its_own_partition(
     monkeypatch.setenv("AWS_DEFAULT_REGION", region)
     assert organizations_client().meta.endpoint_url == endpoint
 
+
+
+def test_every_blocking_problem_is_named_in_one_reason_and_how_to_skip_the_checks(
+    aws: CloudTrailImportSimulator, destination: str, props: dict[str, str]
+) -> None:
+    aws.add_event_data_store(destination, status="PENDING_DELETION",
+                             categories=("ConfigurationItem", "ActivityAuditLog"))
+    outcome = _create(aws, props)
+    assert outcome.status == "FAILED"
+    assert (f"Preflight of s3://{BUCKET} failed: Event data store {destination} is PENDING_DELETION, not ENABLED: it "
+            "takes no copies. Wait until it is ENABLED, or choose another EventDataStoreArn. Event data store "
+            f"{destination} holds ActivityAuditLog, ConfigurationItem events, not CloudTrail events: choose an event "
+            "data store for "
+            'CloudTrail events. Set Preflight to "false" to skip these checks.') in outcome.reason
+    assert aws.calls("StartImport") == []
+
+
+def test_a_window_that_ends_before_the_stores_creation_is_not_warned_of_duplicates(
+    aws: CloudTrailImportSimulator, destination: str, props: dict[str, str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    _source_ready()
+    aws.add_event_data_store(destination, created=datetime(2024, 7, 1, 0, 0, 1, tzinfo=UTC))
+    outcome = _create(aws, props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    problems = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    assert not [p for p in problems if "ingests events live" in p], problems

@@ -114,7 +114,8 @@ def store_problems(store: Store, window: ImportWindow, now: datetime,
         problems.append(Problem(True, f"Event data store {store.arn} holds {', '.join(others)} events, not "
                                       "CloudTrail events: choose an event data store for CloudTrail events."))
     problems += _retention_problems(store, window, now, files)
-    if store.status in _INGESTING and store.created is not None and (window.end is None or window.end > store.created):
+    # The guide's advice is a window "earlier than the creation": one that ends at the very instant overlaps it.
+    if store.status in _INGESTING and store.created is not None and (window.end is None or window.end >= store.created):
         problems.append(Problem(False, f"Event data store {store.arn} also ingests events live since "
                                        f"{store.created.isoformat()}: events of the window after that would be in "
                                        "it twice. End the window before the store's creation, or stop its "
