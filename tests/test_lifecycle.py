@@ -675,3 +675,27 @@ def test_an_import_whose_failures_cannot_be_listed_fails_naming_the_action_the_r
     assert outcome.status == "FAILED"
     assert ("ListImportFailures failed with AccessDeniedException: not authorized (the handler's role lacks "
             "cloudtrail:ListImportFailures).") in outcome.reason
+
+
+def test_the_log_tells_an_operator_each_request_its_resource_and_what_was_decided_and_checked(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    records = [r for r in caplog.records if r.name == "trail_import_handler.provider"]
+
+    def fields(message: str, *names: str) -> list[tuple[object, ...]]:
+        return [tuple(r.__dict__.get(n) for n in names) for r in records if r.getMessage() == message]
+
+    assert fields("on_event", "request_type", "logical_resource_id", "physical_id") == [
+        ("Create", "TrailImport", None)]
+    assert fields("decided", "physical_id") == [(outcome.physical_id,)]
+    asked = fields("is_complete", "request_type", "logical_resource_id", "physical_id")
+    assert asked
+    assert set(asked) == {("Create", "TrailImport", outcome.physical_id)}
+    checked = fields("checked", "physical_id", "complete", "import_status")
+    assert len(checked) == len(asked)
+    assert checked[-1] == (outcome.physical_id, True, "COMPLETED")
+    assert all(c == (outcome.physical_id, False, c[2]) and c[2] in ("INITIALIZING", "IN_PROGRESS")
+               for c in checked[:-1])
