@@ -699,3 +699,23 @@ def test_the_log_tells_an_operator_each_request_its_resource_and_what_was_decide
     assert checked[-1] == (outcome.physical_id, True, "COMPLETED")
     assert all(c == (outcome.physical_id, False, c[2]) and c[2] in ("INITIALIZING", "IN_PROGRESS")
                for c in checked[:-1])
+
+
+def test_the_log_says_why_an_update_started_a_new_import_or_retried_one(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    sim.plan_next_import(ImportPlan(failures=failures(3)))
+    failed = provider.create({**props, "MaxFailedEntries": "3"}).physical_id
+    retried = provider.update(failed, {**props, "MaxFailedEntries": "3", "RetryToken": "1"},
+                              {**props, "MaxFailedEntries": "3"})
+    assert retried.status == "SUCCESS", retried.reason
+    moved = {**props, "MaxFailedEntries": "3", "RetryToken": "1", "EndEventTime": "2024-08-01T00:00:00Z"}
+    replaced = provider.update(failed, moved, {**props, "MaxFailedEntries": "3", "RetryToken": "1"})
+    assert replaced.status == "SUCCESS", replaced.reason
+    said = [(r.getMessage(), r.__dict__.get("import_id"), r.__dict__.get("old_physical_id"))
+            for r in caplog.records if r.name == "trail_import_handler.lifecycle"
+            and r.getMessage() in ("RetryToken changed: retrying import",
+                                   "destination, source or window changed: a new import")]
+    assert said == [("RetryToken changed: retrying import", failed, None),
+                    ("destination, source or window changed: a new import", None, failed)]
