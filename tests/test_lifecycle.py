@@ -719,3 +719,72 @@ def test_the_log_says_why_an_update_started_a_new_import_or_retried_one(
                                    "destination, source or window changed: a new import")]
     assert said == [("RetryToken changed: retrying import", failed, None),
                     ("destination, source or window changed: a new import", None, failed)]
+
+
+def _told(caplog: pytest.LogCaptureFixture, *names: str) -> list[tuple[object, ...]]:
+    """What the lifecycle logged: each message with the named fields, in order."""
+    return [(r.getMessage(), *(r.__dict__.get(n) for n in names)) for r in caplog.records
+            if r.name == "trail_import_handler.lifecycle"]
+
+
+def test_the_log_tells_an_import_that_waited_its_turn_started_and_was_stopped_by_a_delete(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
+    blocker = provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"}).physical_id
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=5)))
+    started = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    assert started != blocker
+    caplog.clear()
+    assert provider.delete(started, props).status == "SUCCESS"
+    assert _told(caplog, "import_id").count(("stopping import", started)) == 1
+
+
+def test_the_log_tells_a_create_that_waits_its_turn_and_then_starts(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
+    provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"})
+    caplog.clear()
+    outcome = provider.create(props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    told = _told(caplog, "import_id")
+    assert told[0] == ("another import runs in the account; waiting its turn", None)
+    assert ("started import after waiting its turn", outcome.physical_id) in told
+
+
+def test_the_log_tells_an_adopted_import_and_its_status(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    existing = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    sim.finish_all()
+    assert ("started import", existing) in _told(caplog, "import_id")
+    caplog.clear()
+    provider.create(props)
+    assert ("adopting import", existing, "COMPLETED") in _told(caplog, "import_id", "import_status")
+
+
+def test_the_log_tells_a_retry_that_waits_its_turn_and_a_check_that_met_an_unavailable_service(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    sim.plan_next_import(ImportPlan(failures=failures(3)))
+    failed = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+    sim.finish_all()
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=15)))
+    provider.create({**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"})
+    caplog.clear()
+    outcome = provider.update(failed, {**props, "RetryToken": "1"}, props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert ("another import runs in the account; the retry waits its turn", None) in _told(caplog, "import_id")
+    # Then a check meets CloudTrail down through every retry: it says so and checks again.
+    caplog.clear()
+    sim.inject_fault("GetImport", "InternalFailure", status=500, times=25, message="down for now")
+    again = provider.update(failed, {**props, "RetryToken": "1", "WaitForCompletion": "false"},
+                            {**props, "RetryToken": "1"})
+    assert again.status == "SUCCESS", again.reason
+    assert ("CloudTrail unavailable; checking again later",
+            "GetImport failed with InternalFailure after retries: down for now") in _told(caplog, "error")
