@@ -653,3 +653,25 @@ def test_an_update_that_outlasts_the_36_hour_limit_fails_and_leaves_its_import_r
     assert sim.running() == [import_id]
     read = registry.read(created.model["Id"])
     assert (read.model["ImportId"], read.model["ImportStatus"]) == (import_id, "IN_PROGRESS")
+
+
+# CloudFormation's handler error codes (cloudformation-cli-python-lib HandlerErrorCode): the user's input for what
+# names a property to fix; the service's own failure otherwise.
+@pytest.mark.parametrize(("code", "status", "expected"), [
+    *[(code, 400, "InvalidRequest") for code in (
+        "EventDataStoreARNInvalidException", "EventDataStoreNotFoundException", "InvalidEventDataStoreStatusException",
+        "InvalidEventDataStoreCategoryException", "InactiveEventDataStoreException", "InvalidImportSourceException",
+        "InsufficientEncryptionPolicyException", "InvalidParameterException", "OperationNotPermittedException")],
+    ("UnsupportedOperationException", 400, "GeneralServiceException"),
+    ("AccessDeniedException", 400, "AccessDenied"),
+    ("ThrottlingException", 400, "Throttling"),
+    ("InternalFailure", 500, "ServiceInternalError"),
+])
+def test_a_create_that_start_import_refuses_answers_the_contracts_error_code(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator,
+        code: str, status: int, expected: str) -> None:
+    sim.inject_fault("StartImport", code, status=status, message="refused", times=50)
+    answer = registry.create(typed(destination))
+    assert (answer.status, answer.error_code) == ("FAILED", expected)
+    assert f"StartImport failed with {code}" in answer.message
+    assert sim.imports == {}

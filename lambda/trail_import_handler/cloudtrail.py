@@ -267,7 +267,7 @@ def _translate(operation: str, error: ClientError) -> ImportResourceError:
     message = str(error.response.get("Error", {}).get("Message", "")).strip()
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
     if status >= 500 or code in _TRANSIENT_CODES:
-        return TransientError(f"{operation} failed with {code} after retries: {message}")
+        return TransientError(f"{operation} failed with {code} after retries: {message}", code=code)
     hint = _START_ERROR_HINTS.get(code) if operation == "StartImport" else None
     if code == "AccessDeniedException" and operation != "StartImport":
         hint = f"the handler's role lacks cloudtrail:{operation}"
