@@ -100,6 +100,9 @@ class RegistryDriver:
             assert calls < self.max_calls, f"{action} still IN_PROGRESS after {calls} calls"
             assert "errorCode" not in answer
             assert not answer.get("resourceModels")
+            # AWS's contract tester asserts the primary identifier in every IN_PROGRESS model
+            # (resource_client.py, assert_primary_identifier).
+            assert (answer.get("resourceModel") or {}).get("Id"), f"{action} answered IN_PROGRESS without its Id"
             progress.append(dict(answer.get("resourceModel") or {}))
             if stop_after is not None and calls >= stop_after:
                 return Answer("IN_PROGRESS", progress[-1], calls=calls, waited=waited, progress=progress)

@@ -675,3 +675,27 @@ def test_a_create_that_start_import_refuses_answers_the_contracts_error_code(
     assert (answer.status, answer.error_code) == ("FAILED", expected)
     assert f"StartImport failed with {code}" in answer.message
     assert sim.imports == {}
+
+
+def test_a_rollback_finds_the_import_a_waiting_create_started_but_never_recorded(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
+    ProviderDriver(sim).create(import_properties(destination, **BLOCKING_SOURCE, WaitForCompletion="false"))
+    answer = registry.run("CREATE", typed(destination), stop_after=1)
+    assert answer.status == "IN_PROGRESS"
+    assert "ImportId" not in answer.model, "still waiting its turn"
+    sim.finish_all()
+    # The Create's next invocation started its import and ended before it could record it (a timeout, a crash).
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=5)))
+    started = ProviderDriver(sim).create(import_properties(destination, WaitForCompletion="false")).physical_id
+    assert sim.status_of(started) in ("INITIALIZING", "IN_PROGRESS")
+    deleted = registry.delete(answer.model)
+    assert deleted.status == "SUCCESS", deleted.message
+    assert sim.status_of(started) == "STOPPED"
+    assert sim.running() == []
+
+
+def test_a_delete_that_names_no_resource_is_not_found(registry: RegistryDriver) -> None:
+    answer = registry.run("DELETE", {})
+    assert (answer.status, answer.error_code) == ("FAILED", "NotFound")
+    assert answer.message.startswith("No resource of this type has Id (no Id given): ")
