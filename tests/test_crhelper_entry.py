@@ -158,11 +158,13 @@ def test_a_redeploy_after_giving_up_resumes_the_stopped_import(
     assert sim.copied_events(props["EventDataStoreArn"]) == 48_000
 
 
+@pytest.mark.parametrize("timeout", [None, "soon"], ids=["no-ServiceTimeout", "unreadable-ServiceTimeout"])
 def test_polling_gives_up_on_the_simulated_hour_before_cloudformation_does(
-    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str], timeout: str | None
 ) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(hours=5)))
-    response = crhelper.request("Create", props)
+    # CloudFormation's own limit then: an hour.
+    response = crhelper.request("Create", props if timeout is None else {**props, "ServiceTimeout": timeout})
     assert response["Status"] == "FAILED"
     assert "did not finish within ServiceTimeout (3600 s): status IN_PROGRESS" in response["Reason"]
     assert 55 <= crhelper.polls <= 59, "one poll a minute until the margin before the hour"
