@@ -699,3 +699,21 @@ def test_a_delete_that_names_no_resource_is_not_found(registry: RegistryDriver) 
     answer = registry.run("DELETE", {})
     assert (answer.status, answer.error_code) == ("FAILED", "NotFound")
     assert answer.message.startswith("No resource of this type has Id (no Id given): ")
+
+
+def test_a_read_of_a_resource_whose_import_is_gone_is_not_found_naming_the_resource(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    created = registry.create(typed(destination))
+    assert created.status == "SUCCESS", created.message
+    del sim.imports[created.model["ImportId"]]  # GetImport finds nothing: the account's history no longer has it
+    read = registry.read(created.model["Id"])
+    assert (read.status, read.error_code) == ("FAILED", "NotFound")
+    assert read.message.startswith(f"No resource of this type has Id {created.model['Id']}: ")
+
+
+def test_an_update_of_both_ends_of_the_window_names_both(registry: RegistryDriver, destination: str) -> None:
+    created = registry.create(typed(destination))
+    answer = registry.update(created.model, typed(destination, StartEventTime="2023-01-01T00:00:00Z",
+                                                  EndEventTime="2024-08-01T00:00:00Z"))
+    assert (answer.status, answer.error_code) == ("FAILED", "NotUpdatable")
+    assert answer.message.startswith("StartEventTime, EndEventTime cannot change: ")
