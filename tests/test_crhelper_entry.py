@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -235,3 +236,14 @@ def test_a_preflight_that_blocks_answers_with_its_first_problem(
     assert response["Reason"].startswith(f"Preflight failed: Event data store {store} is PENDING_DELETION, not "
                                          "ENABLED: it takes no copies.")
     assert sim.calls("StartImport") == []
+
+
+def test_a_create_that_waited_its_turn_until_the_timeout_says_it_never_started(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    sim.hold_account(timedelta(hours=3))
+    response = crhelper.request("Create", {**props, "ServiceTimeout": "300"})
+    assert response["Status"] == "FAILED"
+    assert re.match(r"Create of import \S+ did not finish within ServiceTimeout \(300 s\): status not started, 0 "
+                    r"events so far\.", response["Reason"]), response["Reason"]
+    assert [r for r in sim.requests if r.operation == "StartImport" and r.error is None] == []

@@ -214,7 +214,8 @@ def test_a_handler_asks_the_organizations_endpoint_of_its_own_partition(
 def test_every_blocking_problem_is_named_in_one_reason_and_how_to_skip_the_checks(
     aws: CloudTrailImportSimulator, destination: str, props: dict[str, str]
 ) -> None:
-    aws.add_event_data_store(destination, status="PENDING_DELETION",
+    admin_client("organizations").create_organization(FeatureSet="ALL")  # managed from 123456789012
+    aws.add_event_data_store(destination, status="PENDING_DELETION", organization=True,
                              categories=("ConfigurationItem", "ActivityAuditLog"))
     outcome = _create(aws, props)
     assert outcome.status == "FAILED"
@@ -222,7 +223,10 @@ def test_every_blocking_problem_is_named_in_one_reason_and_how_to_skip_the_check
             "takes no copies. Wait until it is ENABLED, or choose another EventDataStoreArn. Event data store "
             f"{destination} holds ActivityAuditLog, ConfigurationItem events, not CloudTrail events: choose an event "
             "data store for "
-            'CloudTrail events. Set Preflight to "false" to skip these checks.') in outcome.reason
+            f"CloudTrail events. Event data store {destination} is an organization event data store: only the "
+            "management account (123456789012) can copy trail events into it, not 111122223333 (a delegated "
+            'administrator cannot either). Deploy the import in the management account. Set Preflight to "false" to '
+            "skip these checks.") in outcome.reason
     assert aws.calls("StartImport") == []
 
 
@@ -235,3 +239,18 @@ def test_a_window_that_ends_before_the_stores_creation_is_not_warned_of_duplicat
     assert outcome.status == "SUCCESS", outcome.reason
     problems = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
     assert not [p for p in problems if "ingests events live" in p], problems
+
+
+def test_a_store_the_handler_may_not_describe_is_warned_of_and_the_import_starts(
+    aws: CloudTrailImportSimulator, destination: str, props: dict[str, str], iam: IamWorld, caller: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    iam.roles[caller].policies.append({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "cloudtrail:GetEventDataStore", "Resource": "*"}]})
+    _source_ready()
+    outcome = _create(aws, props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    assert (f"Access denied reading event data store {destination} (cloudtrail:GetEventDataStore); its checks were "
+            "skipped.") in warnings
+    assert aws.calls("StartImport")

@@ -11,6 +11,7 @@ import botocore.session
 import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, ScriptedFailure, failures
+from cloudtrail_lake_import.testing.service_error import ServiceError
 from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ProviderDriver, import_properties
 from trail_import_handler import clock
 
@@ -788,3 +789,20 @@ def test_the_log_tells_a_retry_that_waits_its_turn_and_a_check_that_met_an_unava
     assert again.status == "SUCCESS", again.reason
     assert ("CloudTrail unavailable; checking again later",
             "GetImport failed with InternalFailure after retries: down for now") in _told(caplog, "error")
+
+
+def test_a_delete_whose_import_is_gone_by_the_time_it_stops_it_succeeds(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=2)))
+    running = provider.create({**props, "WaitForCompletion": "false"}).physical_id
+
+    def gone_before_the_stop(params: dict[str, object]) -> dict[str, object]:
+        # Gone between the GetImport that found it running and the StopImport: aged out of the account's history.
+        del sim.imports[running]
+        raise ServiceError("ImportNotFoundException", "The import does not exist.")
+
+    sim._op_StopImport = gone_before_the_stop  # type: ignore[method-assign]
+    outcome = provider.delete(running, props)
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert [r.error for r in sim.requests if r.operation == "StopImport"] == ["ImportNotFoundException"]

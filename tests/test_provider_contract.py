@@ -189,6 +189,8 @@ def test_a_replacement_out_of_time_is_stopped_and_the_previous_import_kept(
     response = cfn.send("Update", new_props, physical_id=old_id, old_props=props).response
     assert response["Status"] == "FAILED"
     (new_id,) = [i for i in sim.imports if i != old_id]
+    assert f"Update of import {new_id} did not finish within the 10-minute timeout: status IN_PROGRESS, " in (
+        response["Reason"])
     assert f"The replacement was stopped; import {old_id} is unchanged." in response["Reason"]
     sim.advance(sim.stop_seconds)
     assert sim.status_of(new_id) == "STOPPED"
