@@ -717,3 +717,18 @@ def test_an_update_of_both_ends_of_the_window_names_both(registry: RegistryDrive
                                                   EndEventTime="2024-08-01T00:00:00Z"))
     assert (answer.status, answer.error_code) == ("FAILED", "NotUpdatable")
     assert answer.message.startswith("StartEventTime, EndEventTime cannot change: ")
+
+
+@pytest.mark.parametrize(("waited", "seconds"), [
+    (timedelta(0), 60), (timedelta(minutes=10), 60),          # every minute at first
+    (timedelta(minutes=15), 90), (timedelta(minutes=30), 180),  # then a tenth of the time waited
+    (timedelta(minutes=50), 300), (timedelta(hours=30), 300),   # at most every five minutes
+])
+def test_checks_come_every_minute_then_a_tenth_of_the_time_waited_at_most_every_five_minutes(
+        monkeypatch: pytest.MonkeyPatch, waited: timedelta, seconds: int) -> None:
+    from trail_import_handler.registry import CALLBACK_SECONDS_ENV, callback_seconds
+
+    monkeypatch.delenv(CALLBACK_SECONDS_ENV, raising=False)
+    assert callback_seconds(waited) == seconds
+    monkeypatch.setenv(CALLBACK_SECONDS_ENV, "7")  # a fixed delay, for a test of the type's own
+    assert callback_seconds(waited) == 7
