@@ -130,7 +130,7 @@ def run(modules: list[str]) -> dict[str, Any]:
     return found
 
 
-def rerun_survivors(modules: list[str], results: dict[str, Any]) -> dict[str, Any]:
+def rerun_survivors(modules: list[str], results: dict[str, Any], only: list[str] | None = None) -> dict[str, Any]:
     """Run the last run's survivors of ``modules`` again against the tests as they are now: after tests were added
     for them, this costs their own mutants, not the whole modules'. The staged sources must be today's."""
     for module in modules:
@@ -141,13 +141,15 @@ def rerun_survivors(modules: list[str], results: dict[str, Any]) -> dict[str, An
         shutil.rmtree(tests)
         shutil.copytree(ROOT / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
     without_cdk()
-    names = [s["mutant"] for m in modules for s in results.get(m, {}).get("survivors", [])]
+    names = [s["mutant"] for m in modules for s in results.get(m, {}).get("survivors", [])
+             if not only or any(part in s["mutant"] for part in only)]
     if names:
         subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=_env(), check=False)
     commit = _head()
     found: dict[str, Any] = {}
     for module in modules:
-        found |= collect([module], f"{results.get(module, {}).get('commit', '')}, survivors rerun at {commit}")
+        which = f"{len(names)} chosen survivors" if only else "survivors"
+        found |= collect([module], f"{results.get(module, {}).get('commit', '')}, {which} rerun at {commit}")
     return found
 
 
@@ -291,6 +293,8 @@ def main() -> int:
                              "those of COMMIT, then write the report")
     parser.add_argument("--rerun-survivors", action="store_true",
                         help="run the last run's survivors of MODULES again against today's tests")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="with --rerun-survivors: only the survivors whose names contain one of these")
     args = parser.parse_args()
     DOCS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -298,7 +302,7 @@ def main() -> int:
         results.update(collect(args.modules, args.collect))
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     elif args.rerun_survivors:
-        results.update(rerun_survivors(args.modules, results))
+        results.update(rerun_survivors(args.modules, results, args.only))
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     elif not args.report:
         modules = args.modules or _modules()
