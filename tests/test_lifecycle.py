@@ -806,3 +806,13 @@ def test_a_delete_whose_import_is_gone_by_the_time_it_stops_it_succeeds(
     outcome = provider.delete(running, props)
     assert outcome.status == "SUCCESS", outcome.reason
     assert [r.error for r in sim.requests if r.operation == "StopImport"] == ["ImportNotFoundException"]
+
+
+def test_a_delete_of_a_create_that_waited_its_turn_with_unreadable_properties_succeeds(
+    sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
+) -> None:
+    from trail_import_handler.lifecycle import pending_id
+
+    outcome = provider.delete(pending_id("request-that-waited"), {**props, "StartEventTime": "whenever"})
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert sim.calls("StopImport") == []

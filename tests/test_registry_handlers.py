@@ -20,6 +20,7 @@ from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
 
 from cloudtrail_lake_import import _type_package as type_package
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan, failures
+from cloudtrail_lake_import.testing.service_error import ServiceError
 from tests.driver import BLOCKING_SOURCE, OTHER_SOURCE, ROLE_ARN, ProviderDriver, import_properties
 from tests.handler_roles import HandlerRoles, admin_client
 from tests.registry_driver import RegistryDriver, handler_request
@@ -171,7 +172,10 @@ def test_the_36_hour_limit_stops_the_import_and_the_next_create_resumes_it(
     answer = registry.create(typed(destination))
     assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
     assert "did not finish within the registry's 36-hour limit" in answer.message
-    assert "It was stopped; the next Create of the same import resumes it" in answer.message
+    so_far = re.search(r"status IN_PROGRESS, (\d+) events so far\. It was stopped; the next Create of the same "
+                       r"import resumes it where it ended\. Set WaitForCompletion", answer.message)
+    assert so_far, answer.message
+    assert int(so_far.group(1)) > 0, "what was copied before the limit"
     assert answer.waited < 36 * 3600
     sim.advance(30)
     assert sim.running() == []
@@ -732,3 +736,27 @@ def test_checks_come_every_minute_then_a_tenth_of_the_time_waited_at_most_every_
     assert callback_seconds(waited) == seconds
     monkeypatch.setenv(CALLBACK_SECONDS_ENV, "7")  # a fixed delay, for a test of the type's own
     assert callback_seconds(waited) == 7
+
+
+def test_a_create_that_resumed_a_stopped_import_and_then_failed_stops_it_again(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    source = {"S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": "us-east-1",
+              "S3BucketAccessRoleArn": ROLE_ARN}
+    props = typed(destination)
+    stopped = sim.add_past_import(destination, source, start=datetime.fromisoformat(props["StartEventTime"]),
+                                  end=datetime.fromisoformat(props["EndEventTime"]), status="STOPPED")
+    # The search reads the stopped import (GetImport), the Create resumes it, then its first check is refused.
+    get_import, calls = sim._op_GetImport, []
+
+    def refused_after_the_resume(params: dict[str, Any]) -> dict[str, Any]:
+        if sim.calls("StartImport") and not calls:
+            calls.append(params)
+            raise ServiceError("AccessDeniedException", "User is not authorized")
+        return get_import(params)
+
+    sim._op_GetImport = refused_after_the_resume  # type: ignore[method-assign]
+    answer = registry.create(props)
+    assert (answer.status, answer.error_code) == ("FAILED", "AccessDenied")
+    assert [c.params.get("ImportId") for c in sim.calls("StartImport")] == [stopped], "resumed, not started anew"
+    sim.advance(30)
+    assert sim.status_of(stopped) == "STOPPED", "the Create that failed set it running: it stopped it again"
