@@ -746,7 +746,8 @@ def test_a_create_that_resumed_a_stopped_import_and_then_failed_stops_it_again(
     stopped = sim.add_past_import(destination, source, start=datetime.fromisoformat(props["StartEventTime"]),
                                   end=datetime.fromisoformat(props["EndEventTime"]), status="STOPPED")
     # The search reads the stopped import (GetImport), the Create resumes it, then its first check is refused.
-    get_import, calls = sim._op_GetImport, []
+    get_import = sim._op_GetImport
+    calls: list[dict[str, Any]] = []
 
     def refused_after_the_resume(params: dict[str, Any]) -> dict[str, Any]:
         if sim.calls("StartImport") and not calls:
