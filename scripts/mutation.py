@@ -252,16 +252,16 @@ def report(results: dict[str, Any]) -> int:
                          f"  ```diff\n" + "\n".join(f"  {d}" for d in survivor["diff"].splitlines()) +
                          f"\n  ```\n\n  {text}\n")
         counted = entry["caught"] + left
-        score = 100 * entry["caught"] / counted if counted else 100.0
+        score = f"{100 * entry['caught'] / counted:.1f}%" if counted else "none run"
         totals["caught"] += entry["caught"]
         totals["equivalent"] += equivalent
         totals["left"] += left
         totals["counted"] += counted
         rows.append(f"| {module} | {entry.get('commit', '')} | {entry['caught'] + equivalent + left + not_run} | "
-                    f"{not_run} | {entry['caught']} | {equivalent} | {left} | {score:.1f}% |")
+                    f"{not_run} | {entry['caught']} | {equivalent} | {left} | {score} |")
         if lines:
             sections.append(f"### {module}\n\n" + "\n".join(lines))
-    score = 100 * totals["caught"] / totals["counted"] if totals["counted"] else 100.0
+    overall = 100 * totals["caught"] / totals["counted"] if totals["counted"] else 100.0
     never = sorted(set(_modules()) - set(results))
     pending = f"Not run yet: {', '.join(never)}.\n\n" if never else ""
     REPORT.write_text(
@@ -273,7 +273,7 @@ def report(results: dict[str, Any]) -> int:
         "| module | run at | mutants | not run | caught | equivalent | left | score |\n"
         "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows) +
-        f"\n| **all** | | | | {totals['caught']} | {totals['equivalent']} | {totals['left']} | **{score:.1f}%** |\n\n"
+        f"\n| **all** | | | | {totals['caught']} | {totals['equivalent']} | {totals['left']} | **{overall:.1f}%** |\n\n"
         + pending + "## Survivors\n\n" + ("\n".join(sections) or "None.\n"))
     return unexplained
 
