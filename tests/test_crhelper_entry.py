@@ -211,15 +211,7 @@ def test_an_import_stopped_outside_the_stack_answers_failed_with_the_short_reaso
     sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
 ) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(minutes=30)))
-    advance = sim.advance
-
-    def advance_and_stop_it(seconds: float) -> None:
-        advance(seconds)
-        running = sim.running()
-        if running and sim.now - sim.imports[running[0]].created > timedelta(minutes=5):
-            sim.stop_from_outside(running[0])
-
-    sim.advance = advance_and_stop_it  # type: ignore[method-assign]
+    sim.stop_from_outside_after(timedelta(minutes=5))
     response = crhelper.request("Create", props)
     assert response["Status"] == "FAILED"
     # crhelper cuts reasons short: the short form, whole, rather than the long one cut.

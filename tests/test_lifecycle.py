@@ -124,15 +124,7 @@ def test_import_stopped_from_outside_while_waiting_fails_saying_so(
     sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
 ) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(minutes=30)))
-    original_advance = sim.advance
-
-    def advance_and_interfere(seconds: float) -> None:
-        original_advance(seconds)
-        running = sim.running()
-        if running and sim.now - sim.imports[running[0]].created > timedelta(minutes=5):
-            sim.stop_from_outside(running[0])
-
-    sim.advance = advance_and_interfere  # type: ignore[method-assign]
+    sim.stop_from_outside_after(timedelta(minutes=5))
     outcome = provider.create(props)
     assert outcome.status == "FAILED"
     copied = sim.copied_events(props["EventDataStoreArn"])

@@ -567,15 +567,7 @@ def test_a_retry_that_runs_for_hours_answers_in_progress_with_the_whole_model_un
 def test_an_import_stopped_outside_the_stack_fails_the_create_as_not_stabilized(
         registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
     sim.plan_next_import(ImportPlan(duration=timedelta(hours=2)))
-    advance = sim.advance
-
-    def advance_and_stop_it(seconds: float) -> None:
-        advance(seconds)
-        running = sim.running()
-        if running and sim.now - sim.imports[running[0]].created > timedelta(minutes=30):
-            sim.stop_from_outside(running[0])
-
-    sim.advance = advance_and_stop_it  # type: ignore[method-assign]
+    sim.stop_from_outside_after(timedelta(minutes=30))
     answer = registry.create(typed(destination))
     # The request was valid; the import did not end as asked: NotStabilized, CloudFormation's code for that.
     assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -118,3 +118,16 @@ def test_max_results_beyond_the_models_range_is_refused_as_the_service_would(
         ask(MaxResults=1001, **extra)
     with pytest.raises(ParamValidationError):
         ask(MaxResults=0, **extra)
+
+
+def test_a_stop_from_outside_comes_once_the_running_import_has_run_long_enough(
+        sim: CloudTrailImportSimulator, destination: str) -> None:
+    sim.plan_next_import(ImportPlan(duration=timedelta(hours=1)))
+    import_id = _start(destination)
+    sim.stop_from_outside_after(timedelta(minutes=5))
+    sim.advance(4 * 60)
+    assert sim.status_of(import_id) == "IN_PROGRESS"
+    sim.advance(2 * 60)
+    sim.advance(sim.stop_seconds)
+    assert sim.status_of(import_id) == "STOPPED"
+    assert [r for r in sim.requests if r.operation == "StopImport"] == [], "stopped by someone else, not a request"

@@ -114,12 +114,19 @@ class CloudTrailImportSimulator:
         self.public_keys: list[dict[str, Any]] = []
         """What ListPublicKeys answers: entries of Value (DER bytes), ValidityStartTime, ValidityEndTime,
         Fingerprint (``signed_archive.SigningKey.entry()``)."""
+        self._stop_after: timedelta | None = None
         self._ids = (uuid.UUID(int=n) for n in itertools.count(0xA000_0000_0000_0000_0000_0000_0000_0001))
 
     # --- scripting -------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Move the clock forward."""
         self.now += timedelta(seconds=seconds)
+        if self._stop_after is not None:
+            for imp in self.imports.values():
+                if imp.status(self.now) in RUNNING and self.now - imp.created > self._stop_after:
+                    self._stop_after = None
+                    self._stop(imp)
+                    break
 
     def add_event_data_store(self, name: str = "trail-archive", **details: Any) -> str:
         """Register an event data store (``details``: see ``EventDataStore``) and return its ARN."""
@@ -180,6 +187,11 @@ class CloudTrailImportSimulator:
     def stop_from_outside(self, import_id: str) -> None:
         """Someone else calls StopImport on ``import_id``."""
         self._stop(self.imports[import_id])
+
+    def stop_from_outside_after(self, elapsed: timedelta) -> None:
+        """Someone else calls StopImport on the running import once it has run longer than ``elapsed``, as the clock
+        advances: a stop while a caller waits for it."""
+        self._stop_after = elapsed
 
     def status_of(self, import_id: str) -> str:
         return self.imports[import_id].status(self.now)
