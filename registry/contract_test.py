@@ -100,7 +100,8 @@ def _break(how: str | None) -> None:
     if how == "read-after-delete":
         def read_ignoring_records(ct: Any, owned: Any, request: Any) -> ProgressEvent:
             resource_id = str(registry._properties(request.desiredResourceState).get("Id") or "")
-            imports = [i for i in cloudtrail.list_page(ct, None)[0] if i["ImportStatus"] == "COMPLETED"]
+            listed = ct.list_imports(MaxResults=100).get("Imports", [])
+            imports = [i for i in listed if i["ImportStatus"] == "COMPLETED"]
             state = cloudtrail.get_import(ct, imports[-1]["ImportId"]) if imports else None
             if state is None:
                 return registry._not_found(resource_id)
