@@ -21,6 +21,11 @@ def _create(sim: CloudTrailImportSimulator, props: dict[str, str]) -> Any:
     return ProviderDriver(sim).create({**props, "Preflight": "true", "S3LocationUri": f"s3://{BUCKET}"})
 
 
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The preflight's warnings, as the handler logged them."""
+    return [str(r.__dict__.get("problem", "")) for r in caplog.records if r.getMessage() == "preflight"]
+
+
 def _source_ready(days: int = 7, start: datetime = datetime(2024, 6, 1, tzinfo=UTC)) -> None:
     s3 = admin_client("s3")
     s3.create_bucket(Bucket=BUCKET)
@@ -83,7 +88,7 @@ def test_a_destination_that_would_copy_less_or_twice_warns_and_the_import_starts
     aws.add_event_data_store(destination, **store)
     outcome = _create(aws, props)
     assert outcome.status == "SUCCESS", outcome.reason
-    warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    warnings = _warnings(caplog)
     assert any(warning in w for w in warnings), warnings
 
 
@@ -120,10 +125,16 @@ def test_an_organization_store_whose_management_account_cannot_be_read_warns_and
     aws.add_event_data_store(destination, organization=True)
     outcome = _create(aws, props)
     assert outcome.status == "SUCCESS", outcome.reason
-    warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    warnings = _warnings(caplog)
     assert ("Access denied calling organizations:DescribeOrganization; whether this is the management account was "
             "not checked.") in warnings
     assert aws.calls("StartImport")
+
+
+def _preflight_command(aws: CloudTrailImportSimulator, destination: str, *window: str) -> Any:
+    """The command line's preflight of the bucket into ``destination``, as a person types it."""
+    return CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}", "--bucket-region",
+                                     "us-east-1", "--destination", destination, *window], obj={"sleep": aws.advance})
 
 
 class TestThePreflightCommand:
@@ -139,10 +150,8 @@ class TestThePreflightCommand:
     ) -> None:
         _source_ready(days=20, start=datetime(2024, 5, 3, tzinfo=UTC))
         aws.add_event_data_store(destination, retention_days=600)  # the cutoff is 2024-05-15T09:00Z
-        result = CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}",
-                                           "--bucket-region", "us-east-1", "--destination", destination,
-                                           "--start", "2024-05-01T00:00:00Z", "--end", "2024-06-01T00:00:00Z"],
-                                    obj={"sleep": aws.advance})
+        result = _preflight_command(aws, destination, "--start", "2024-05-01T00:00:00Z",
+                                    "--end", "2024-06-01T00:00:00Z")
         assert result.exit_code == 0, result.output
         # 12 days and the first of two files on the 13th, of 20 days of 2 files a day in 3 regions
         assert "note     75 of 120 log files (62%) were logged before 2024-05-15T09:00:00+00:00, outside the store's " \
@@ -153,9 +162,7 @@ class TestThePreflightCommand:
     ) -> None:
         _source_ready(days=3, start=datetime(2024, 1, 1, tzinfo=UTC))
         aws.add_event_data_store(destination, retention_days=365)
-        result = CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}",
-                                           "--bucket-region", "us-east-1", "--destination", destination],
-                                    obj={"sleep": aws.advance})
+        result = _preflight_command(aws, destination)
         assert result.exit_code == 1
         assert "BLOCKING 18 of 18 log files (100%) were logged before" in result.output
 
@@ -164,9 +171,7 @@ class TestThePreflightCommand:
     ) -> None:
         _source_ready(days=3, start=datetime(2024, 1, 1, tzinfo=UTC))
         aws.add_event_data_store(destination, retention_days=3653)
-        result = CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}",
-                                           "--bucket-region", "us-east-1", "--destination", destination],
-                                    obj={"sleep": aws.advance})
+        result = _preflight_command(aws, destination)
         assert result.exit_code == 0, result.output
         assert "Log files     18 " in result.output, result.output
         assert "retention period" not in result.output
@@ -189,7 +194,7 @@ def test_a_window_with_no_start_into_a_store_with_retention_warns_that_the_older
     aws.add_event_data_store(destination, retention_days=600)  # the cutoff is 2024-05-15T09:00Z
     outcome = _create(aws, {k: v for k, v in props.items() if k != "StartEventTime"})
     assert outcome.status == "SUCCESS", outcome.reason
-    warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    warnings = _warnings(caplog)
     assert ("Events logged before 2024-05-15T09:00:00+00:00 are outside the store's 600-day retention period and "
             "will not be copied.") in warnings
 
@@ -237,7 +242,7 @@ def test_a_window_that_ends_before_the_stores_creation_is_not_warned_of_duplicat
     aws.add_event_data_store(destination, created=datetime(2024, 7, 1, 0, 0, 1, tzinfo=UTC))
     outcome = _create(aws, props)
     assert outcome.status == "SUCCESS", outcome.reason
-    problems = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    problems = _warnings(caplog)
     assert not [p for p in problems if "ingests events live" in p], problems
 
 
@@ -250,7 +255,7 @@ def test_a_store_the_handler_may_not_describe_is_warned_of_and_the_import_starts
     _source_ready()
     outcome = _create(aws, props)
     assert outcome.status == "SUCCESS", outcome.reason
-    warnings = [r.__dict__.get("problem", "") for r in caplog.records if r.getMessage() == "preflight"]
+    warnings = _warnings(caplog)
     assert (f"Access denied reading event data store {destination} (cloudtrail:GetEventDataStore); its checks were "
             "skipped.") in warnings
     assert aws.calls("StartImport")
