@@ -4,6 +4,7 @@
     python scripts/mutation.py --report         # only rewrite the report from the kept results
     python scripts/mutation.py --collect COMMIT MODULE ...   # keep what a stopped run found, then report
     python scripts/mutation.py --rerun-survivors MODULE ...  # after adding tests: run the survivors again
+    python scripts/mutation.py --stage build/mutation-b MODULE ...  # a second staging tree, beside the first
 
 mutmut (3.8) was chosen over cosmic-ray because it runs each mutant only against the tests that reach the mutated
 function (it records them in one run first) and forks from a process that has the suite imported: on this suite a
@@ -295,7 +296,12 @@ def main() -> int:
                         help="run the last run's survivors of MODULES again against today's tests")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help="with --rerun-survivors: only the survivors whose names contain one of these")
+    parser.add_argument("--stage", type=Path,
+                        help="the staging tree (default build/mutation): a second one keeps the first run's mutants "
+                             "for --rerun-survivors while another run goes on")
     args = parser.parse_args()
+    global STAGE
+    STAGE = args.stage.resolve() if args.stage else STAGE
     DOCS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.collect:
