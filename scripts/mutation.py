@@ -285,6 +285,15 @@ def _modules() -> list[str]:
                   if p.name != "__init__.py")
 
 
+def _keep(found: dict[str, Any]) -> dict[str, Any]:
+    """The kept results with ``found`` in place of its modules' old ones. Read again now, not when the run began:
+    a run in another staging tree may have kept its own meanwhile."""
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.update(found)
+    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="modules of trail_import_handler (default: every one)")
@@ -305,17 +314,14 @@ def main() -> int:
     DOCS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.collect:
-        results.update(collect(args.modules, args.collect))
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        results = _keep(collect(args.modules, args.collect))
     elif args.rerun_survivors:
-        results.update(rerun_survivors(args.modules, results, args.only))
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        results = _keep(rerun_survivors(args.modules, results, args.only))
     elif not args.report:
         modules = args.modules or _modules()
         found = run(modules)
         print(f"mutation run of {len(modules)} module(s): {found.pop('_seconds')} s")
-        results.update(found)
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        results = _keep(found)
     unexplained = report(results)
     print(f"report: {REPORT.relative_to(ROOT)}; {unexplained} survivor(s) without an entry in "
           f"{SURVIVORS.relative_to(ROOT)}")
