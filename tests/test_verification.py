@@ -188,3 +188,184 @@ def test_denied_list_public_keys_exits_2_naming_the_call(world: Any) -> None:
     result = _verify(f"s3://{BUCKET}", *WINDOW)
     assert result.exit_code == 2
     assert "Access denied calling ListPublicKeys" in result.output
+
+
+# --- what the report counts and says, scenario by scenario -------------------------------------------------------
+# Expected figures come from how the fixture writes the archive: one digest an hour ending 7 min 13 s past it, its
+# one log file at the middle of its hour, events stamped 30 s and more before the log file's own time.
+
+def _problems(report: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [(p["kind"], p["key"]) for p in report["problems"]]
+
+
+def test_logging_turned_off_for_two_hours_is_a_notice_and_the_archive_is_intact(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, off_hours=frozenset({6, 7}))
+    restarted = next(k for k in archive.digest_keys if "_20240301T070713Z" in k)
+    result = _verify(f"s3://{BUCKET}", *WINDOW, "--json")
+    report = _report(result)
+    # The restarted digest is signed over "null" for its predecessor's signature, as CloudTrail signs it.
+    assert (result.exit_code, report["problems"]) == (0, [])
+    assert [(n["kind"], n["key"]) for n in report["notices"]] == [("chain-restart", restarted)]
+    assert "after no digest from 2024-03-01T04:07:13Z to 2024-03-01T06:07:13Z" in report["notices"][0]["message"]
+    # Hours 6 and 7 of the 16 wrote nothing: 10 of the window's 12 digests and the one just after it, and their
+    # log files (the first digest's was written before the window: it is checked, its events not counted).
+    assert report["digests"] == {"checked": 11, "valid": 11, "invalid": 0, "missing": 0}
+    assert report["logFiles"]["valid"] == 11
+
+
+def test_a_chain_restarted_without_a_gap_is_a_notice_naming_where_the_old_one_ended(world: Any) -> None:
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 8)  # the last digest ends at 06:07:13
+    again = SignedArchive(s3, BUCKET, key=archive.key)  # a chain of its own: its first digest names no predecessor
+    again.write([ACCOUNT], [REGION], START + timedelta(hours=6), 8)
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert report["problems"] == []
+    assert [(n["kind"], n["key"]) for n in report["notices"]] == [("chain-restart", again.digest_keys[0])]
+    assert "after the digest before it, which ends at 2024-03-01T06:07:13Z" in report["notices"][0]["message"]
+
+
+def test_a_digest_cut_from_the_end_of_the_window_leaves_its_hours_uncovered_naming_them(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 11)  # digests end 00:07:13 ... 09:07:13
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    (gap,) = report["problems"]
+    assert (gap["kind"], gap["key"]) == ("hours-not-covered", None)
+    assert "No digest accounts for 2024-03-01T09:07:13Z to 2024-03-01T12:00:00Z" in gap["message"]
+
+
+def test_digests_deleted_inside_the_window_name_the_missing_one_and_the_hours_only_it_covered(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    first, second = archive.digest_keys[4], archive.digest_keys[5]  # ending 03:07:13 and 04:07:13
+    archive.delete(first)
+    archive.delete(second)
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    problems = _problems(report)
+    # The successor of the second names it once; nothing is left that names the first: its hour is a gap.
+    assert problems.count(("digest-missing", second)) == 1
+    assert ("digest-missing", first) not in problems
+    (gap,) = [p for p in report["problems"] if p["kind"] == "hours-not-covered"]
+    assert f"2024-03-01T02:07:13Z to 2024-03-01T04:07:13Z (the hours before {archive.digest_keys[6]})" \
+        in gap["message"]
+    # The two log files they named are named by nobody now.
+    assert sorted(k for kind, k in problems if kind == "log-not-covered") == sorted(archive.log_keys[4:6])
+    assert report["digests"]["missing"] == 1
+    assert report["logFiles"]["notCovered"] == 2
+
+
+def test_a_digest_whose_content_and_signature_both_changed_is_named_with_both(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    rewritten = archive.digest_keys[5]
+    archive.modify_digest(rewritten)
+    archive.resign(rewritten, archive.key)
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    (link,) = report["problems"]
+    assert (link["kind"], link["key"]) == ("digest-link", rewritten)
+    assert f"its SHA-256 and its signature differ from what {archive.digest_keys[6]} recorded" in link["message"]
+    assert report["digests"] == {"checked": 13, "valid": 12, "invalid": 1, "missing": 0}
+
+
+def test_a_digest_naming_its_predecessor_in_another_bucket_is_invalid(world: Any) -> None:
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    key = archive.digest_keys[7]
+    data = json.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+    archive.replace(key, gzip.compress(json.dumps({**data, "previousDigestS3Bucket": "elsewhere"}).encode()))
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    invalid = [p for p in report["problems"] if p["kind"] == "digest-invalid" and p["key"] == key]
+    assert any("it names its predecessor in bucket elsewhere" in p["message"] for p in invalid)
+
+
+@pytest.mark.parametrize(("metadata", "detail", "link_broken"), [
+    ({"signature": "ab" * 256, "signature-algorithm": "SHA1withRSA"}, "its signature algorithm is SHA1withRSA", True),
+    ({"signature": "not hex", "signature-algorithm": "SHA256withRSA"}, "its signature or key cannot be read", True),
+    ({"signature": "ab" * 256}, "its signature does not match its content", True),
+    ({"signature-algorithm": "SHA256withRSA"}, "it has no signature metadata", False),
+])
+def test_a_digest_whose_signature_cannot_be_trusted_is_invalid_saying_why(
+        world: Any, metadata: dict[str, str], detail: str, link_broken: bool) -> None:
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    key = archive.digest_keys[6]
+    archive.replace(key, s3.get_object(Bucket=BUCKET, Key=key)["Body"].read(), metadata)
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    # A signature put in place of CloudTrail's is also not the one the successor recorded.
+    assert sorted(_problems(report)) == [("digest-invalid", key)] + ([("digest-link", key)] if link_broken else [])
+    (invalid,) = [p for p in report["problems"] if p["kind"] == "digest-invalid"]
+    assert detail in invalid["message"]
+    assert report["digests"]["invalid"] == 1
+
+
+@pytest.mark.parametrize(("spoil", "detail"), [
+    (lambda body: body[:-12], "its gzip stream is cut short"),
+    (lambda body: b"plain text, not gzip", "it is not gzip"),
+    (lambda body: body + gzip.compress(b"{}"), "it holds data after its first gzip member"),
+    (lambda body: gzip.compress(gzip.decompress(body) + b" "), "its SHA-256 differs from the one its digest recorded"),
+])
+def test_a_log_file_that_is_not_what_cloudtrail_wrote_is_invalid_saying_why(world: Any, spoil: Any,
+                                                                             detail: str) -> None:
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, events_per_log=4)
+    key = archive.log_keys[5]
+    archive.replace(key, spoil(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert _problems(report) == [("log-invalid", key)]
+    assert detail in report["problems"][0]["message"]
+    assert report["logFiles"] == {"checked": 13, "valid": 12, "invalid": 1, "missing": 0, "notCovered": 0}
+    # The events of a file that is not the original are not counted.
+    assert report["eventsInWindow"] == 11 * 4
+
+
+def test_only_the_windows_events_are_counted_in_a_log_file_that_straddles_its_start(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, events_per_log=4)
+    # The log file of 00:37:13 holds events of 00:36:43, :42, :41 and :40; the window starts at 00:36:42.
+    result = _verify(f"s3://{BUCKET}", "--start", "2024-03-01T00:36:42Z", "--end", "2024-03-01T12:00:00Z", "--json")
+    assert _report(result)["eventsInWindow"] == 2 + 11 * 4
+
+
+def test_a_log_file_of_the_window_that_no_digest_names_is_a_problem_counted_as_unnamed(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    unnamed = archive.add_unnamed_log(ACCOUNT, REGION, START + timedelta(hours=4, minutes=20))
+    archive.add_unnamed_log(ACCOUNT, REGION, START + timedelta(hours=12, minutes=20))  # after the window
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert _problems(report) == [("log-not-covered", unnamed)]
+    assert report["logFiles"]["notCovered"] == 1
+
+
+def test_an_account_and_region_without_digests_is_a_problem_naming_where_they_belong(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION, "eu-west-1"], START - timedelta(hours=2), 16)
+    for key in [k for k in archive.digest_keys if "/CloudTrail-Digest/eu-west-1/" in k]:
+        archive.delete(key)
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    no_digests = [p for p in report["problems"] if p["kind"] == "no-digests"]
+    assert [(p["account"], p["region"], p["key"]) for p in no_digests] == [(ACCOUNT, "eu-west-1", None)]
+    assert f"No digest lies under AWSLogs/.../{ACCOUNT}/CloudTrail-Digest/eu-west-1/" in no_digests[0]["message"]
+    # Its log files are named by no digest; us-east-1 is whole.
+    assert {p["kind"] for p in report["problems"]} == {"no-digests", "log-not-covered"}
+    assert report["digests"]["valid"] == 13
+
+
+def test_accounts_and_regions_can_be_chosen_and_the_rest_is_not_read(world: Any) -> None:
+    archive = _archive(world, organization="o-a1b2c3d4e5")
+    archive.write(["111122223333", "444455556666"], [REGION, "eu-west-1"], START - timedelta(hours=2), 16)
+    archive.delete(next(k for k in archive.log_keys if "111122223333_CloudTrail_us-east-1" in k and "T05" in k))
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json", "--account", "444455556666",
+                             "--region", "eu-west-1"))
+    assert (report["problems"], report["digests"]["valid"], report["logFiles"]["valid"]) == ([], 13, 13)
+
+
+def test_an_archive_under_a_prefix_is_found_from_the_prefix_or_its_awslogs(world: Any) -> None:
+    archive = _archive(world, prefix="org-trail")
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    for source in (f"s3://{BUCKET}/org-trail", f"s3://{BUCKET}/org-trail/", f"s3://{BUCKET}/org-trail/AWSLogs"):
+        report = _report(_verify(source, *WINDOW, "--json"))
+        assert (report["source"], report["digests"]["valid"]) == (source.rstrip("/"), 13), source
