@@ -22,6 +22,7 @@ from cloudtrail_lake_import.testing import (
     SigningKey,
     default_session,
 )
+from trail_import_handler.verification import Archive, PublicKeys, verify
 
 ACCOUNT, REGION, BUCKET = "111122223333", "us-east-1", "trail-logs"
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -369,3 +370,19 @@ def test_an_archive_under_a_prefix_is_found_from_the_prefix_or_its_awslogs(world
     for source in (f"s3://{BUCKET}/org-trail", f"s3://{BUCKET}/org-trail/", f"s3://{BUCKET}/org-trail/AWSLogs"):
         report = _report(_verify(source, *WINDOW, "--json"))
         assert (report["source"], report["digests"]["valid"]) == (source.rstrip("/"), 13), source
+
+
+def test_progress_counts_each_digest_and_log_file_once_up_to_the_number_found(world: Any) -> None:
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    seen: dict[str, list[tuple[int, int]]] = {}
+    keys = PublicKeys.from_answer([{"PublicKeyList": [archive.key.entry()]}])
+    report = verify(s3, lambda region: keys, Archive(BUCKET, "", START, START + timedelta(hours=12)), workers=4,
+                    progress=lambda phase, done, total: seen.setdefault(phase, []).append((done, total)))
+    assert report.intact
+    # The digests fetched end from 00:07:13 to 13:07:13 (two hours past the window, for its last log files); the
+    # log files checked are the 13 those digests that began in the window name.
+    assert sorted(seen["digests"]) == [(n, 14) for n in range(1, 15)]
+    assert sorted(seen["log files"]) == [(n, 13) for n in range(1, 14)]
+    assert set(seen) == {"digests", "log files"}

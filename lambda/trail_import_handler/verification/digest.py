@@ -144,10 +144,6 @@ class PublicKeys:
                              k.get("ValidityEndTime"))
                    for page in answers for k in page.get("PublicKeyList", []))
 
-    @property
-    def fingerprints(self) -> list[str]:
-        return sorted(self._keys)
-
     def problem(self, digest: Digest, inflated: bytes, signature_hex: str) -> str | None:
         """Why ``digest`` is not signed by a published key of its region, or None when it is."""
         from cryptography.exceptions import InvalidSignature

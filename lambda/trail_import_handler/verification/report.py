@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,7 +83,6 @@ class Report:
     problems: list[Finding] = field(default_factory=list)
     notices: list[Finding] = field(default_factory=list)
     slices: dict[tuple[str, str], SliceSummary] = field(default_factory=dict)
-    requests: Counter[str] = field(default_factory=Counter)
 
     @property
     def intact(self) -> bool:

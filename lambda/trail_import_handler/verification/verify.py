@@ -61,7 +61,6 @@ class _Run:
         self.lister = Lister(s3, archive.bucket)
         self.report = Report(archive.uri, archive.start, archive.end, deep=deep)
         self._lock = threading.Lock()
-        self._gets = 0
 
     def go(self, public_keys: Callable[[str], PublicKeys]) -> Report:
         a = self.archive
@@ -90,12 +89,9 @@ class _Run:
         results = self._map(lambda item: (item[0], log_files.check(self.s3, a.bucket, item[1].key,
                                                                      item[1].hash_value, a.start, a.end,
                                                                      deep=self.deep)),
-                            [checks[k] for k in sorted(checks)], phase="log files", counts_gets=True)
+                            [checks[k] for k in sorted(checks)], phase="log files")
         for where, result in results:
             self._log_result(where, result)
-        self.report.requests["ListObjectsV2"] = self.lister.requests
-        self.report.requests["GetObject"] = self._gets
-        self.report.requests["ListPublicKeys"] = len(keys)
         return self.report
 
     def _list(self, where: layout.Slice) -> tuple[list[DigestName], list[str]]:
@@ -167,8 +163,6 @@ class _Run:
         return self._fetch(name, keys)
 
     def _fetch(self, name: DigestName, keys: PublicKeys) -> Fetched:
-        with self._lock:
-            self._gets += 1
         try:
             answer = self.s3.get_object(Bucket=self.archive.bucket, Key=name.key)
         except ClientError as error:
@@ -198,15 +192,13 @@ class _Run:
     def _problem(self, kind: str, key: str | None, where: layout.Slice, detail: str = "") -> None:
         self.report.problems.append(Finding(kind, key, where.account, where.region, detail))
 
-    def _map(self, work: Callable[[T], R], items: list[T], phase: str = "", counts_gets: bool = False) -> list[R]:
+    def _map(self, work: Callable[[T], R], items: list[T], phase: str = "") -> list[R]:
         done = [0]
 
         def one(item: T) -> R:
             result = work(item)
             with self._lock:
                 done[0] += 1
-                if counts_gets:
-                    self._gets += 1
                 if phase:
                     self.progress(phase, done[0], len(items))
             return result
