@@ -13,9 +13,14 @@ root, and names modules by their path under it, so the run is staged: ``build/mu
 ``src/trail_import_handler`` (the package as it is), the tests, and a pyproject with the mutmut settings.
 
 Each run's results are kept per module in ``docs/mutation/results.json`` (committed), so a run of one module leaves
-the others' as they were. Every survivor needs an entry in ``docs/mutation/survivors.toml``: why it is equivalent,
-or why it is left alone. The report (``docs/mutation/REPORT.md``) gives the score per module, counting killed and
-timed-out mutants as caught and equivalent survivors as out of the count, and lists every survivor with its entry;
+the others' as they were. Each mutant's own result is kept too, in ``docs/mutation/state.json`` (committed, with the
+hash mutmut takes of each function): a run puts them back into mutmut's staging tree before it starts, and mutmut
+then runs only the mutants with no result and those of functions changed since. A run stopped at any point, on any
+machine, is resumed by the next one rather than started again.
+
+Every survivor needs an entry in ``docs/mutation/survivors.toml``: why it is equivalent, or why it is left alone.
+The report (``docs/mutation/REPORT.md``) gives the score per module, counting killed and timed-out mutants as
+caught and equivalent survivors as out of the count, and lists every survivor with its entry;
 a survivor without one is listed as unexplained and makes this script exit 1.
 """
 
@@ -41,6 +46,7 @@ DOCS = ROOT / "docs" / "mutation"
 RESULTS = DOCS / "results.json"
 SURVIVORS = DOCS / "survivors.toml"
 REPORT = DOCS / "REPORT.md"
+STATE = DOCS / "state.json"
 
 # The tests that exercise the handler package in process. Left out: the constructs' and templates' tests (they do
 # not run the handlers), the AWS tools' runs in subprocesses (cfn test, the AWS CLI judge, the package builds: they
@@ -118,34 +124,95 @@ def without_cdk() -> None:
         raise SystemExit(f"collecting the tests failed:\n{collected.stdout[-2000:]}")
 
 
-def run(modules: list[str]) -> dict[str, Any]:
-    """Run mutmut over ``modules`` in the staging tree; each module's counts and survivors."""
+def _meta_path(module: str) -> Path:
+    return STAGE / "mutants" / "src" / "trail_import_handler" / f"{module.replace('.', '/')}.py.meta"
+
+
+def restore(modules: list[str]) -> list[str]:
+    """Put each module's kept results where mutmut reads them (its ``.meta`` files); the modules that had some.
+    mutmut keeps a result only while its function's hash is the one recorded with it."""
+    state = json.loads(STATE.read_text()) if STATE.exists() else {}
+    resumed = []
+    for module in modules:
+        kept = state.get(module)
+        if not kept:
+            continue
+        prefix = f"trail_import_handler.{module}."
+        codes = {f"{prefix}{function}__mutmut_{n}": code for function, by_number in kept["codes"].items()
+                 for n, code in enumerate(by_number, start=1) if code is not None}
+        meta = _meta_path(module)
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": kept["hashes"],
+                                    "type_check_error_by_key": {}, "durations_by_key": {},
+                                    "estimated_durations_by_key": {}}))
+        resumed.append(module)
+    return resumed
+
+
+def remember(modules: list[str]) -> None:
+    """Keep each module's mutants' results from mutmut's ``.meta`` files in the state file: per function, the exit
+    code of each numbered mutant (null when not run), and the function's hash."""
+    state = json.loads(STATE.read_text()) if STATE.exists() else {}
+    for module in modules:
+        meta = _meta_path(module)
+        if not meta.exists():
+            continue
+        data = json.loads(meta.read_text())
+        prefix = f"trail_import_handler.{module}."
+        by_function: dict[str, dict[int, int | None]] = {}
+        for name, code in data["exit_code_by_key"].items():
+            function, _, number = name.removeprefix(prefix).rpartition("__mutmut_")
+            by_function.setdefault(function, {})[int(number)] = code
+        state[module] = {
+            "hashes": data["hash_by_function_name"],
+            "codes": {f: [numbered.get(n) for n in range(1, max(numbered) + 1)]
+                      for f, numbered in sorted(by_function.items())},
+        }
+    STATE.write_text("{\n" + ",\n".join(f"{json.dumps(m)}: {json.dumps(state[m], sort_keys=True)}"
+                                         for m in sorted(state)) + "\n}\n")
+
+
+def run(modules: list[str], results: dict[str, Any]) -> dict[str, Any]:
+    """Run mutmut over ``modules`` in the staging tree, resuming from their kept results; each module's counts and
+    survivors."""
     commit = _head()
     stage(modules)
+    resumed = set(restore(modules))
     without_cdk()
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=_env(), check=False)
     elapsed = time.monotonic() - started
-    found = collect(modules, commit)
+    remember(modules)
+    found: dict[str, Any] = {}
+    for module in modules:
+        earlier = results.get(module, {}).get("commit", "").split(",")[0]
+        found |= collect([module], f"{earlier}, resumed at {commit}" if module in resumed and earlier else commit)
     found["_seconds"] = round(elapsed)
     return found
 
 
 def rerun_survivors(modules: list[str], results: dict[str, Any], only: list[str] | None = None) -> dict[str, Any]:
     """Run the last run's survivors of ``modules`` again against the tests as they are now: after tests were added
-    for them, this costs their own mutants, not the whole modules'. The staged sources must be today's."""
-    for module in modules:
+    for them, this costs their own mutants, not the whole modules'. The staging tree of the last run is reused
+    while its sources are today's; otherwise a fresh one is staged with the kept results."""
+    def current(module: str) -> bool:
         relative = f"{module.replace('.', '/')}.py"
-        if (STAGE / "src" / "trail_import_handler" / relative).read_bytes() != (PACKAGE / relative).read_bytes():
-            raise SystemExit(f"{module} changed since the last run: run it again whole")
-    for tests in (STAGE / "tests", STAGE / "mutants" / "tests"):
-        shutil.rmtree(tests)
-        shutil.copytree(ROOT / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
+        staged = STAGE / "src" / "trail_import_handler" / relative
+        return _meta_path(module).exists() and staged.read_bytes() == (PACKAGE / relative).read_bytes()
+
+    if all(current(m) for m in modules):
+        for tests in (STAGE / "tests", STAGE / "mutants" / "tests"):
+            shutil.rmtree(tests)
+            shutil.copytree(ROOT / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        stage(modules)
+        restore(modules)
     without_cdk()
     names = [s["mutant"] for m in modules for s in results.get(m, {}).get("survivors", [])
              if not only or any(part in s["mutant"] for part in only)]
     if names:
         subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=_env(), check=False)
+    remember(modules)
     commit = _head()
     found: dict[str, Any] = {}
     for module in modules:
@@ -159,7 +226,7 @@ def collect(modules: list[str], commit: str) -> dict[str, Any]:
     env = _env()
     found: dict[str, Any] = {}
     for module in modules:
-        meta = STAGE / "mutants" / "src" / "trail_import_handler" / f"{module.replace('.', '/')}.py.meta"
+        meta = _meta_path(module)
         if not meta.exists():
             found[module] = {"error": "mutmut wrote no results"}
             continue
@@ -314,12 +381,13 @@ def main() -> int:
     DOCS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.collect:
+        remember(args.modules)
         results = _keep(collect(args.modules, args.collect))
     elif args.rerun_survivors:
         results = _keep(rerun_survivors(args.modules, results, args.only))
     elif not args.report:
         modules = args.modules or _modules()
-        found = run(modules)
+        found = run(modules, results)
         print(f"mutation run of {len(modules)} module(s): {found.pop('_seconds')} s")
         results = _keep(found)
     unexplained = report(results)
