@@ -137,16 +137,48 @@ def test_acls_enabled_is_blocking(s3: Any, ownership: str | None) -> None:
 
 def test_missing_bucket_is_blocking(s3: Any) -> None:
     (problem,) = preflight.check_bucket(s3, _source())
-    assert problem.message == "Bucket trail-logs does not exist: check S3LocationUri."
+    assert (problem.blocking, problem.message) == (True, "Bucket trail-logs does not exist: check S3LocationUri.")
+
+
+def _answering(client: Any, operation: str, code: str, message: str, status: int) -> Any:
+    """``client``, whose ``operation`` gets the error answer S3 gives with ``code``."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    def answer(**_: Any) -> Any:
+        return AWSResponse("https://s3.amazonaws.com/", status, HTTPHeaders(), None), {
+            "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    client.meta.events.register_first(f"before-call.s3.{operation}", answer)
+    return client
+
+
+def test_a_bucket_s3_cannot_answer_for_is_blocking_with_s3s_own_words(s3: Any) -> None:
+    _bucket(s3)
+    _answering(s3, "GetBucketOwnershipControls", "InternalError", "We encountered an internal error.", 500)
+    (problem,) = preflight.check_bucket(s3, _source())
+    assert problem.blocking is True
+    assert problem.message.startswith("Bucket trail-logs: InternalError: An error occurred (InternalError) when "
+                                      "calling the GetBucketOwnershipControls operation")
 
 
 def test_no_file_in_the_window_is_blocking(s3: Any) -> None:
     _bucket(s3)
     write_trail_logs(TrailLayout(days=3), boto3_put(s3, BUCKET))
     problems = preflight.check_source(s3, _source(), WEEK)
-    assert [p.message for p in problems] == [
-        "No CloudTrail log file under s3://trail-logs is dated between 2024-01-08T00:00:00+00:00 and "
-        "2024-01-14T23:59:00+00:00: check S3LocationUri, StartEventTime and EndEventTime."]
+    assert [(p.blocking, p.message) for p in problems] == [(
+        True, "No CloudTrail log file under s3://trail-logs is dated between 2024-01-08T00:00:00+00:00 and "
+        "2024-01-14T23:59:00+00:00: check S3LocationUri, StartEventTime and EndEventTime.")]
+
+
+@pytest.mark.parametrize(("window", "span"), [
+    (ImportWindow(None, datetime(2020, 1, 1, tzinfo=UTC)), "between any date and 2020-01-01T00:00:00+00:00"),
+    (ImportWindow(datetime(2030, 1, 1, tzinfo=UTC), None), "between 2030-01-01T00:00:00+00:00 and any date"),
+])
+def test_no_file_in_a_window_open_at_one_end_says_so(s3: Any, window: ImportWindow, span: str) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=3), boto3_put(s3, BUCKET))
+    (problem,) = preflight.check_source(s3, _source(), window)
+    assert f"is dated {span}: check" in problem.message
 
 
 @pytest.mark.parametrize("allowed", [True, False])
@@ -163,7 +195,42 @@ def test_kms_encrypted_logs_need_decrypt_in_the_access_role(s3: Any, allowed: bo
     problems = preflight.check_encryption(s3, iam, _source(), "arn:aws:iam::111122223333:role/TrailImportAccess")
     assert bool(problems) is not allowed
     if problems:
-        assert f"encrypted with KMS key {key}" in problems[0].message
+        assert problems[0].blocking is True
+        assert problems[0].message == (
+            f"The logs are encrypted with KMS key {key}, and access role TrailImportAccess has no policy allowing "
+            "kms:Decrypt on it (the key policy must allow it too).")
+
+
+@pytest.mark.parametrize("algorithm", ["aws:kms", "aws:kms:dsse"])
+@pytest.mark.parametrize("allowed", [True, False])
+def test_decrypt_granted_by_a_managed_policy_of_a_role_under_a_path_is_found(
+        s3: Any, algorithm: str, allowed: bool) -> None:
+    _bucket(s3)
+    key = admin_client("kms").create_key()["KeyMetadata"]["Arn"]
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm, "KMSMasterKeyID": key}}]})
+    iam = admin_client("iam")
+    role = iam.create_role(RoleName="TrailImportAccess", Path="/audit/imports/", AssumeRolePolicyDocument="{}")
+    iam.put_role_policy(RoleName="TrailImportAccess", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    action = "kms:Decrypt" if allowed else "kms:Encrypt"
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": key}]}
+    managed = iam.create_policy(PolicyName="decrypt", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="TrailImportAccess", PolicyArn=managed)
+    assert role["Role"]["Arn"] == "arn:aws:iam::123456789012:role/audit/imports/TrailImportAccess"
+    problems = preflight.check_encryption(s3, iam, _source(), role["Role"]["Arn"])
+    assert [p.message.split(",")[1] for p in problems] == ([] if allowed else [
+        " and access role TrailImportAccess has no policy allowing kms:Decrypt on it (the key policy must allow it "
+        "too)."])
+
+
+def test_logs_encrypted_with_s3_managed_keys_need_no_decrypt(s3: Any) -> None:
+    _bucket(s3)
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    iam = admin_client("iam")
+    iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")
+    assert preflight.check_encryption(s3, iam, _source(), "arn:aws:iam::111122223333:role/TrailImportAccess") == []
 
 
 def test_create_with_preflight_fails_fast_naming_the_fix_and_starts_nothing(
@@ -230,9 +297,9 @@ def test_a_bucket_policy_that_does_not_name_the_access_role_is_a_warning_quoting
     _bucket(s3)
     role = "arn:aws:iam::111122223333:role/TrailImportAccess"
     report = preflight.run_preflight(s3, _source(), WEEK, role_arn=role, sample_size=0)
-    (warning,) = [p for p in report.problems if "does not name access role" in p.message]
-    assert not warning.blocking
-    assert warning.message.endswith(
+    (warning,) = [p for p in report.as_dict()["problems"] if "does not name access role" in p["message"]]
+    assert warning["blocking"] is False
+    assert warning["message"].endswith(
         '{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["s3:ListBucket",'
         '"s3:GetBucketAcl","s3:GetObject"],"Resource":["arn:aws:s3:::trail-logs","arn:aws:s3:::trail-logs/*"],'
         f'"Condition":{{"ArnEquals":{{"aws:PrincipalArn":"{role}"}}}}}}')
@@ -283,3 +350,19 @@ ONE_YEAR, SEVEN_YEAR = "one-year extendable retention", "seven-year retention"
 def test_the_estimated_cost_is_the_gib_the_store_ingests_at_each_options_price_in_cents(
         uncompressed_bytes: int, one_year: float, seven_year: float) -> None:
     assert ingestion_cost(uncompressed_bytes) == {ONE_YEAR: one_year, SEVEN_YEAR: seven_year}
+
+
+def test_a_bucket_policy_the_caller_may_not_read_is_a_warning_naming_the_permission(
+        aws: CloudTrailImportSimulator, props: dict[str, str]) -> None:
+    import boto3
+
+    _bucket(admin_client("s3"))
+    assert aws.iam is not None
+    # A bucket of another account that lets the caller list it, not read its policy.
+    grant = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+             "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]}
+    aws.iam.add_bucket(BUCKET, account="444455556666", policy={"Statement": [grant]})
+    (warning,) = preflight.check_bucket_policy(boto3.client("s3"), _source())
+    assert (warning.blocking, warning.denied) == (False, True)
+    assert warning.message.startswith("Access denied reading bucket trail-logs (s3:GetBucketPolicy); the check was "
+                                      "skipped. The caller needs s3:GetBucketPolicy on it")

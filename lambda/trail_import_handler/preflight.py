@@ -197,7 +197,7 @@ def _no_files(source: ImportSource, window: ImportWindow) -> Problem:
 
 def _bucket_error(bucket: str, error: ClientError, action: str) -> Problem:
     code = _code(error)
-    if code in ("NoSuchBucket", "404"):
+    if code == "NoSuchBucket":
         return Problem(True, f"Bucket {bucket} does not exist: check S3LocationUri.")
     if code in _DENIED:
         # Reads are not what the import needs (its access role's are), and a bucket of another account
@@ -208,7 +208,9 @@ def _bucket_error(bucket: str, error: ClientError, action: str) -> Problem:
     return Problem(True, f"Bucket {bucket}: {code}: {error}")
 
 
-_DENIED = ("AccessDenied", "403")
+# Every request here is a GET, whose error answer S3 writes as XML with its code; only a HEAD's answer has no body,
+# which botocore reports by its status ("404", "403") instead.
+_DENIED = ("AccessDenied",)
 
 
 def _role_policies(iam: Any, role_name: str) -> list[dict[str, Any]]:
