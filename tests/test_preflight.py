@@ -366,3 +366,89 @@ def test_a_bucket_policy_the_caller_may_not_read_is_a_warning_naming_the_permiss
     assert (warning.blocking, warning.denied) == (False, True)
     assert warning.message.startswith("Access denied reading bucket trail-logs (s3:GetBucketPolicy); the check was "
                                       "skipped. The caller needs s3:GetBucketPolicy on it")
+
+
+def test_the_report_a_user_reads_as_json_has_every_figure_of_the_window(s3: Any) -> None:
+    import gzip
+
+    _bucket(s3)
+    layout = TrailLayout(days=3, start=datetime(2024, 1, 1, tzinfo=UTC), regions=("us-east-1", "eu-west-1"))
+    write_trail_logs(layout, boto3_put(s3, BUCKET))
+    window = ImportWindow(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, 23, 59, tzinfo=UTC))
+    report = preflight.run_preflight(s3, _source(), window, sample_size=1000).as_dict()
+    # What the test reads for itself: the log files dated in the window, their stored and uncompressed bytes.
+    in_window = sorted(key for key, _, _, at in layout.log_files()
+                       if datetime(2024, 1, 1, tzinfo=UTC) <= at <= datetime(2024, 1, 2, 23, 59, tzinfo=UTC))
+    stored = [s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in in_window]
+    inflated = [gzip.decompress(body) for body in stored]
+    events = sum(len(json.loads(data)["Records"]) for data in inflated)
+    assert set(report) == {"source", "region", "window", "problems", "files", "regions", "compressed_bytes",
+                           "estimated_uncompressed_bytes", "estimated_events", "sampled_files", "estimated_cost_usd",
+                           "prices", "digest_prefixes", "other_objects", "list_requests"}
+    assert (report["source"], report["region"]) == ("s3://trail-logs", "us-east-1")
+    assert report["window"] == {"start": "2024-01-01T00:00:00+00:00", "end": "2024-01-02T23:59:00+00:00"}
+    assert (report["files"], report["regions"]) == (len(in_window), ["eu-west-1", "us-east-1"])
+    assert report["compressed_bytes"] == sum(len(body) for body in stored)
+    # Every file read: the estimate is the count itself.
+    assert report["sampled_files"] == len(in_window)
+    assert report["estimated_uncompressed_bytes"] == sum(len(data) for data in inflated)
+    assert report["estimated_events"] == events
+    assert report["estimated_cost_usd"] == ingestion_cost(sum(len(data) for data in inflated))
+    assert report["prices"] == {"as_of": "2025-01", "region": "us-east-1"}
+    assert report["digest_prefixes"] == ["AWSLogs/111122223333/CloudTrail-Digest/"]
+    assert report["other_objects"] == ["AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/01/notes.txt"]
+    # AWSLogs/ (accounts), the account (services), CloudTrail/ (regions), then one listing per region.
+    assert report["list_requests"] == 3 + 2
+    assert [p["blocking"] for p in report["problems"]] == [False, False]
+
+
+@pytest.mark.parametrize(("statement", "bucket_names", "allowed"), [
+    ({"Action": "kms:*", "Resource": "KEY"}, "KeyId", True),  # the ARN ends with the id the bucket names
+    ({"Action": ["kms:Decrypt"], "Resource": ["KEY"]}, "Arn", True),
+    ({"Action": "*", "Resource": "*"}, "Arn", True),
+    ({"Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:123456789012:key/another"}, "KeyId", False),
+    ({"Action": "kms:Decrypt", "Resource": "KEY", "Effect": "Deny"}, "Arn", False),
+])
+def test_which_statements_let_the_access_role_decrypt(s3: Any, statement: dict[str, Any], bucket_names: str,
+                                                      allowed: bool) -> None:
+    _bucket(s3)
+    key = admin_client("kms").create_key()["KeyMetadata"]
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key[bucket_names]}}]})
+    filled = json.loads(json.dumps({"Effect": "Allow", **statement}).replace('"KEY"', json.dumps(key["Arn"])))
+    iam = admin_client("iam")
+    iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")
+    iam.put_role_policy(RoleName="TrailImportAccess", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [filled]}))
+    problems = preflight.check_encryption(s3, iam, _source(), "arn:aws:iam::111122223333:role/TrailImportAccess")
+    assert (problems == []) is allowed
+
+
+def test_the_create_check_of_a_bucket_that_will_not_be_listed_warns_naming_the_permission(
+        aws: CloudTrailImportSimulator) -> None:
+    import boto3
+
+    _bucket(admin_client("s3"))
+    assert aws.iam is not None
+    grant = {"Effect": "Allow", "Principal": {"AWS": "*"},
+             "Action": ["s3:GetBucketLocation", "s3:GetBucketOwnershipControls"], "Resource": f"arn:aws:s3:::{BUCKET}"}
+    aws.iam.add_bucket(BUCKET, account="444455556666", policy={"Statement": [grant]})
+    problems = preflight.check_source(boto3.client("s3"), _source(), WEEK)
+    assert [(p.blocking, p.denied) for p in problems] == [(False, True)]
+    assert problems[0].message.startswith("Access denied reading bucket trail-logs (s3:ListBucket)")
+
+
+def test_the_create_check_stops_listing_at_the_first_file_of_the_window(s3: Any) -> None:
+    _bucket(s3)
+    layout = TrailLayout(start=datetime(2024, 1, 8, tzinfo=UTC), days=2, files_per_day=24, digests=False,
+                         stray_object=False)
+    write_trail_logs(layout, boto3_put(s3, BUCKET))
+    listings: list[str] = []
+    s3.meta.events.register("before-call.s3.ListObjectsV2", lambda params, **_: listings.append(params["url_path"]))
+    assert preflight.check_source(s3, _source(), WEEK) == []
+    # AWSLogs/, the account, CloudTrail/, then the first region's window: one page, and no other region.
+    assert len(listings) == 4
+
+
+def test_the_s3_client_asks_the_buckets_own_region() -> None:
+    assert preflight.s3_client("eu-central-1").meta.region_name == "eu-central-1"

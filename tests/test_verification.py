@@ -67,6 +67,7 @@ def test_an_intact_archive_exits_0_and_counts_the_windows_events(world: Any) -> 
     assert report["logFiles"]["notCovered"] == 0
     # One log file an hour of 4 events, stamped 30 minutes into the digest's hour: 12 in each region's window.
     assert report["eventsInWindow"] == 2 * 12 * 4
+    assert report["window"] == {"start": "2024-03-01T00:00:00Z", "end": "2024-03-01T12:00:00Z"}
 
 
 def test_a_digest_rewritten_and_signed_again_is_caught_by_its_successors_record(world: Any) -> None:
@@ -244,6 +245,9 @@ def test_digests_deleted_inside_the_window_name_the_missing_one_and_the_hours_on
     archive.delete(second)
     report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
     problems = _problems(report)
+    # In the order the report gives them: by key, the hours that have none first.
+    assert [kind for kind, _ in problems] == ["hours-not-covered", "digest-missing", "log-not-covered",
+                                              "log-not-covered"]
     # The successor of the second names it once; nothing is left that names the first: its hour is a gap.
     assert problems.count(("digest-missing", second)) == 1
     assert ("digest-missing", first) not in problems
@@ -331,6 +335,14 @@ def test_only_the_windows_events_are_counted_in_a_log_file_that_straddles_its_st
     assert _report(result)["eventsInWindow"] == 2 + 11 * 4
 
 
+def test_an_event_stamped_at_the_windows_end_is_not_in_it(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, events_per_log=4)
+    # The log file of 11:37:13 holds events of 11:36:43, :42, :41 and :40; the window ends at 11:36:42.
+    result = _verify(f"s3://{BUCKET}", "--start", "2024-03-01T00:00:00Z", "--end", "2024-03-01T11:36:42Z", "--json")
+    assert _report(result)["eventsInWindow"] == 11 * 4 + 2
+
+
 def test_a_log_file_of_the_window_that_no_digest_names_is_a_problem_counted_as_unnamed(world: Any) -> None:
     archive = _archive(world)
     archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
@@ -386,3 +398,21 @@ def test_progress_counts_each_digest_and_log_file_once_up_to_the_number_found(wo
     assert sorted(seen["digests"]) == [(n, 14) for n in range(1, 15)]
     assert sorted(seen["log files"]) == [(n, 13) for n in range(1, 14)]
     assert set(seen) == {"digests", "log files"}
+
+
+def test_the_totals_of_an_organization_add_up_every_account_and_region(world: Any) -> None:
+    archive = _archive(world, organization="o-a1b2c3d4e5")
+    accounts = ["111122223333", "444455556666", "777788889999"]
+    archive.write(accounts, [REGION, "eu-west-1"], START - timedelta(hours=2), 16)
+
+    def log(account: str, region: str) -> str:
+        return next(k for k in archive.log_keys if f"{account}_CloudTrail_{region}_20240301T05" in k)
+    archive.modify_log(log("111122223333", "eu-west-1"))
+    archive.delete(log("444455556666", "us-east-1"))
+    archive.add_unnamed_log("111122223333", "us-east-1", START + timedelta(hours=3, minutes=20))
+    archive.delete(archive.digest_keys[8])  # of 111122223333 in us-east-1: named by its successor
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert report["digests"] == {"checked": 6 * 13, "valid": 6 * 13 - 1, "invalid": 0, "missing": 1}
+    # The deleted digest's log file is named by nobody now: unnamed, not checked.
+    assert report["logFiles"] == {"checked": 6 * 13 - 1, "valid": 6 * 13 - 3, "invalid": 1, "missing": 1,
+                                  "notCovered": 2}

@@ -214,13 +214,14 @@ _DENIED = ("AccessDenied",)
 
 
 def _role_policies(iam: Any, role_name: str) -> list[dict[str, Any]]:
+    # IAM answers each document URL-encoded; botocore decodes it into a dict (handlers.json_decode_policies).
     documents: list[dict[str, Any]] = []
     for name in iam.list_role_policies(RoleName=role_name).get("PolicyNames", []):
-        documents.append(_document(iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]))
+        documents.append(dict(iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]))
     for attached in iam.list_attached_role_policies(RoleName=role_name).get("AttachedPolicies", []):
         policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
         version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"])
-        documents.append(_document(version["PolicyVersion"]["Document"]))
+        documents.append(dict(version["PolicyVersion"]["Document"]))
     return documents
 
 
@@ -232,14 +233,6 @@ def _allows_decrypt(document: dict[str, Any], key: str) -> bool:
                 r == "*" or r == key or r.endswith(key.rsplit("/", 1)[-1]) for r in resources):
             return True
     return False
-
-
-def _document(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        from urllib.parse import unquote
-
-        return dict(json.loads(unquote(value)))
-    return dict(value)
 
 
 def _listed(value: Any) -> list[Any]:

@@ -63,10 +63,8 @@ class Tally:
 
 @dataclass
 class SliceSummary:
-    """One account and region."""
+    """One account and region (the report's key for it)."""
 
-    account: str
-    region: str
     digests: Tally = field(default_factory=Tally)
     log_files: Tally = field(default_factory=Tally)
     events_in_window: int = 0
@@ -89,7 +87,7 @@ class Report:
         return not self.problems
 
     def summary(self, account: str, region: str) -> SliceSummary:
-        return self.slices.setdefault((account, region), SliceSummary(account, region))
+        return self.slices.setdefault((account, region), SliceSummary())
 
     def total(self, attribute: str) -> Tally:
         tally = Tally()
