@@ -202,18 +202,19 @@ def _problems(report: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 def test_logging_turned_off_for_two_hours_is_a_notice_and_the_archive_is_intact(world: Any) -> None:
     archive = _archive(world)
-    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, off_hours=frozenset({6, 7}))
-    restarted = next(k for k in archive.digest_keys if "_20240301T070713Z" in k)
+    archive.write([ACCOUNT], [REGION, "eu-west-1"], START - timedelta(hours=2), 16, off_hours=frozenset({6, 7}))
+    restarted = sorted(k for k in archive.digest_keys if "_20240301T070713Z" in k)  # eu-west-1's, then us-east-1's
     result = _verify(f"s3://{BUCKET}", *WINDOW, "--json")
     report = _report(result)
     # The restarted digest is signed over "null" for its predecessor's signature, as CloudTrail signs it.
     assert (result.exit_code, report["problems"]) == (0, [])
-    assert [(n["kind"], n["key"]) for n in report["notices"]] == [("chain-restart", restarted)]
+    assert [(n["kind"], n["key"], n["region"]) for n in report["notices"]] == [
+        ("chain-restart", restarted[0], "eu-west-1"), ("chain-restart", restarted[1], REGION)]
     assert "after no digest from 2024-03-01T04:07:13Z to 2024-03-01T06:07:13Z" in report["notices"][0]["message"]
     # Hours 6 and 7 of the 16 wrote nothing: 10 of the window's 12 digests and the one just after it, and their
     # log files (the first digest's was written before the window: it is checked, its events not counted).
-    assert report["digests"] == {"checked": 11, "valid": 11, "invalid": 0, "missing": 0}
-    assert report["logFiles"]["valid"] == 11
+    assert report["digests"] == {"checked": 2 * 11, "valid": 2 * 11, "invalid": 0, "missing": 0}
+    assert report["logFiles"]["valid"] == 2 * 11
 
 
 def test_a_chain_restarted_without_a_gap_is_a_notice_naming_where_the_old_one_ended(world: Any) -> None:
@@ -416,3 +417,56 @@ def test_the_totals_of_an_organization_add_up_every_account_and_region(world: An
     # The deleted digest's log file is named by nobody now: unnamed, not checked.
     assert report["logFiles"] == {"checked": 6 * 13 - 1, "valid": 6 * 13 - 3, "invalid": 1, "missing": 1,
                                   "notCovered": 2}
+
+
+def test_two_trails_of_one_account_and_region_are_two_chains_each_counted(world: Any) -> None:
+    s3, _ = world
+    management = _archive(world)
+    data = SignedArchive(s3, BUCKET, trail="data-events", key=management.key)
+    for archive in (management, data):
+        archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    problems: set[tuple[str, str]] = set()
+    for archive in (management, data):
+        archive.delete(archive.digest_keys[4])  # named by its successor
+        archive.modify_digest(archive.digest_keys[9])  # its old signature kept
+        archive.modify_log(archive.log_keys[2])
+        archive.delete(archive.log_keys[7])
+        problems |= {("digest-missing", archive.digest_keys[4]), ("digest-invalid", archive.digest_keys[9]),
+                     ("digest-link", archive.digest_keys[9]), ("log-invalid", archive.log_keys[2]),
+                     ("log-missing", archive.log_keys[7]), ("log-not-covered", archive.log_keys[4])}
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert {(kind, str(key)) for kind, key in _problems(report) if kind != "hours-not-covered"} == problems
+    assert report["digests"] == {"checked": 2 * 13, "valid": 2 * 11, "invalid": 2, "missing": 2}
+    assert report["logFiles"] == {"checked": 2 * 12, "valid": 2 * 10, "invalid": 2, "missing": 2, "notCovered": 2}
+
+
+def test_a_digest_that_begins_as_the_window_ends_is_not_the_windows(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    # The digest of 12:07:13 to 13:07:13 names the log file of 12:37:13, after the window.
+    report = _report(_verify(f"s3://{BUCKET}", "--start", "2024-03-01T00:00:00Z", "--end", "2024-03-01T12:07:13Z",
+                             "--json"))
+    assert (report["digests"]["checked"], report["logFiles"]["checked"]) == (13, 13)
+
+
+def test_a_changed_digest_before_the_window_is_caught_through_the_windows_first(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 15)
+    before = next(k for k in archive.digest_keys if "20240229T2307" in k)
+    archive.modify_digest(before)
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert sorted(_problems(report)) == [("digest-invalid", before), ("digest-link", before)]
+
+
+def test_a_first_digest_naming_a_predecessor_cloudtrail_would_not_name_reports_it_missing(world: Any) -> None:
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    first = archive.digest_keys[1]  # the window's first: 23:07:13 to 00:07:13
+    body = json.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=first)["Body"].read()))
+    archive.replace(first, gzip.compress(json.dumps({**body, "previousDigestS3Object": "elsewhere/x.json.gz"})
+                                         .encode()))
+    archive.resign(first, archive.key)  # signed again over what it now says
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    # Its successor recorded it as it was; the predecessor it names now is nowhere.
+    assert _problems(report) == [("digest-link", first), ("digest-missing", "elsewhere/x.json.gz")]
