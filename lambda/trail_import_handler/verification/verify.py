@@ -152,21 +152,22 @@ class _Run:
 
     def _predecessor(self, fetched: list[Fetched], keys: PublicKeys) -> Fetched | None:
         """The digest before the window's first, outside the window, so that the first link is checked too."""
-        present = sorted((f for f in fetched if f.digest is not None and not f.name.backfill),
-                         key=lambda f: f.name.end)
-        if not present or present[0].digest is None or present[0].digest.previous_key is None:
+        present = sorted(((f.name, f.digest) for f in fetched if f.digest is not None and not f.name.backfill),
+                         key=lambda pair: pair[0].end)
+        if not present or present[0][1].previous_key is None:
             return None
-        previous_key = present[0].digest.previous_key
+        first, previous_key = present[0][0], present[0][1].previous_key
         if any(f.name.key == previous_key for f in fetched):
             return None
-        name = digest.parse_name(previous_key) or DigestName(previous_key, "", "", "", present[0].name.end, False)
+        name = digest.parse_name(previous_key) or DigestName(previous_key, "", "", "", first.end, False)
         return self._fetch(name, keys)
 
     def _fetch(self, name: DigestName, keys: PublicKeys) -> Fetched:
         try:
             answer = self.s3.get_object(Bucket=self.archive.bucket, Key=name.key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            # A GET's error answer carries S3's code; "404" is only a HEAD's (log_files.check without reading).
+            if error.response.get("Error", {}).get("Code") == "NoSuchKey":
                 return Fetched(name, None, missing=True)
             raise
         stored = answer["Body"].read()
