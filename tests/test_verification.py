@@ -456,6 +456,8 @@ def test_a_changed_digest_before_the_window_is_caught_through_the_windows_first(
     archive.modify_digest(before)
     report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
     assert sorted(_problems(report)) == [("digest-invalid", before), ("digest-link", before)]
+    (invalid,) = [p for p in report["problems"] if p["kind"] == "digest-invalid"]
+    assert "its signature does not match its content" in invalid["message"]
 
 
 def test_a_first_digest_naming_a_predecessor_cloudtrail_would_not_name_reports_it_missing(world: Any) -> None:
