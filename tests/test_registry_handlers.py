@@ -753,3 +753,16 @@ def test_a_create_that_resumed_a_stopped_import_and_then_failed_stops_it_again(
     assert [c.params.get("ImportId") for c in sim.calls("StartImport")] == [stopped], "resumed, not started anew"
     sim.advance(30)
     assert sim.status_of(stopped) == "STOPPED", "the Create that failed set it running: it stopped it again"
+
+
+def test_a_request_without_credentials_fails_saying_the_type_needs_an_execution_role(
+        aws: CloudTrailImportSimulator, props: dict[str, str]) -> None:
+    from trail_import_handler import registry
+
+    request = handler_request("CREATE", props)
+    del request["requestData"]["callerCredentials"]  # a type registered without an execution role
+    answer = registry.resource(request, None)
+    assert (answer["status"], answer["errorCode"], answer["message"]) == (
+        "FAILED", "InvalidCredentials",
+        "No credentials came with the request: register the type with an execution role.")
+    assert aws.imports == {}
