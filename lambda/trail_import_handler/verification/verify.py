@@ -152,11 +152,13 @@ class _Run:
 
     def _predecessor(self, fetched: list[Fetched], keys: PublicKeys) -> Fetched | None:
         """The digest before the window's first, outside the window, so that the first link is checked too."""
-        present = sorted(((f.name, f.digest) for f in fetched if f.digest is not None and not f.name.backfill),
-                         key=lambda pair: pair[0].end)
-        if not present or present[0][1].previous_key is None:
+        present = [(f.name, f.digest) for f in fetched if f.digest is not None and not f.name.backfill]
+        if not present:
             return None
-        first, previous_key = present[0][0], present[0][1].previous_key
+        first, earliest = min(present, key=lambda pair: pair[0].end)
+        previous_key = earliest.previous_key
+        if previous_key is None:
+            return None
         if any(f.name.key == previous_key for f in fetched):
             return None
         name = digest.parse_name(previous_key) or DigestName(previous_key, "", "", "", first.end, False)
