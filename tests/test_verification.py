@@ -472,3 +472,13 @@ def test_a_first_digest_naming_a_predecessor_cloudtrail_would_not_name_reports_i
     report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
     # Its successor recorded it as it was; the predecessor it names now is nowhere.
     assert _problems(report) == [("digest-link", first), ("digest-missing", "elsewhere/x.json.gz")]
+
+
+def test_a_trail_whose_logging_began_in_the_window_is_intact_its_chain_starting_there(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START, 12)  # the first digest names no predecessor
+    result = _verify(f"s3://{BUCKET}", *WINDOW, "--json")
+    report = _report(result)
+    assert (result.exit_code, report["problems"]) == (0, [])
+    assert [(n["kind"], n["key"]) for n in report["notices"]] == [("chain-restart", archive.digest_keys[0])]
+    assert report["digests"]["valid"] == 12
