@@ -42,7 +42,7 @@ def handler_request(action: str, properties: dict[str, Any] | None, *, previous:
     return {
         "action": action,
         "awsAccountId": ACCOUNT,
-        "bearerToken": token or f"token-{next(_tokens)}",
+        "bearerToken": f"token-{next(_tokens)}" if token is None else token,
         "region": "us-east-1",
         "resourceType": type_name,
         "resourceTypeVersion": "00000001",
@@ -84,10 +84,10 @@ class RegistryDriver:
         return answer
 
     def run(self, action: str, properties: dict[str, Any] | None, *, previous: dict[str, Any] | None = None,
-            next_token: str | None = None, stop_after: int | None = None) -> Answer:
+            next_token: str | None = None, stop_after: int | None = None, token: str | None = None) -> Answer:
         """Follow the operation to its end; or, with ``stop_after``, only that many invocations, as when a stack
         rolls back while it still waits (the answer is then the last IN_PROGRESS one)."""
-        request = handler_request(action, properties, previous=previous, next_token=next_token,
+        request = handler_request(action, properties, previous=previous, next_token=next_token, token=token,
                                   type_name=self.type_name)
         progress: list[dict[str, Any]] = []
         waited = 0.0

@@ -766,3 +766,26 @@ def test_a_request_without_credentials_fails_saying_the_type_needs_an_execution_
         "FAILED", "InvalidCredentials",
         "No credentials came with the request: register the type with an execution role.")
     assert aws.imports == {}
+
+
+def test_creates_that_carry_no_request_token_are_resources_of_their_own(
+        registry: RegistryDriver, destination: str, sim: CloudTrailImportSimulator) -> None:
+    # CloudFormation's bearer token fixes a Create's Id across deliveries; without one, two Creates must not
+    # share an Id (and so one record), or deleting either would stop the other's import.
+    first = registry.run("CREATE", typed(destination), token="")
+    second = registry.run("CREATE", typed(destination, StartEventTime="2024-07-01T00:00:00Z",
+                                          EndEventTime="2024-10-01T00:00:00Z"), token="")
+    assert first.status == second.status == "SUCCESS", (first.message, second.message)
+    assert first.model["Id"] != second.model["Id"]
+    assert first.model["ImportId"] != second.model["ImportId"]
+    assert sorted(registry.list_all()[0]) == sorted([first.model["Id"], second.model["Id"]])
+    assert registry.delete(first.model).status == "SUCCESS"
+    assert registry.read(second.model["Id"]).model["ImportId"] == second.model["ImportId"]
+
+
+def test_an_update_that_carries_no_previous_state_is_not_found_naming_no_id(registry: RegistryDriver,
+                                                                            destination: str) -> None:
+    # CloudFormation sends the previous state with every Update; a request without it is answered, not a crash.
+    answer = registry.run("UPDATE", typed(destination, MaxFailedEntries=1))
+    assert (answer.status, answer.error_code) == ("FAILED", "NotFound")
+    assert answer.message.startswith("No resource of this type has Id (no Id given): ")
