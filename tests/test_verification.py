@@ -208,9 +208,10 @@ def test_logging_turned_off_for_two_hours_is_a_notice_and_the_archive_is_intact(
     report = _report(result)
     # The restarted digest is signed over "null" for its predecessor's signature, as CloudTrail signs it.
     assert (result.exit_code, report["problems"]) == (0, [])
-    assert [(n["kind"], n["key"], n["region"]) for n in report["notices"]] == [
-        ("chain-restart", restarted[0], "eu-west-1"), ("chain-restart", restarted[1], REGION)]
-    assert "after no digest from 2024-03-01T04:07:13Z to 2024-03-01T06:07:13Z" in report["notices"][0]["message"]
+    assert [(n["kind"], n["key"], n["account"], n["region"]) for n in report["notices"]] == [
+        ("chain-restart", restarted[0], ACCOUNT, "eu-west-1"), ("chain-restart", restarted[1], ACCOUNT, REGION)]
+    gap = "afresh here (no digest from 2024-03-01T04:07:13Z to 2024-03-01T06:07:13Z)"
+    assert gap in report["notices"][0]["message"]
     # Hours 6 and 7 of the 16 wrote nothing: 10 of the window's 12 digests and the one just after it, and their
     # log files (the first digest's was written before the window: it is checked, its events not counted).
     assert report["digests"] == {"checked": 2 * 11, "valid": 2 * 11, "invalid": 0, "missing": 0}
@@ -225,8 +226,9 @@ def test_a_chain_restarted_without_a_gap_is_a_notice_naming_where_the_old_one_en
     again.write([ACCOUNT], [REGION], START + timedelta(hours=6), 8)
     report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
     assert report["problems"] == []
-    assert [(n["kind"], n["key"]) for n in report["notices"]] == [("chain-restart", again.digest_keys[0])]
-    assert "after the digest before it, which ends at 2024-03-01T06:07:13Z" in report["notices"][0]["message"]
+    assert [(n["kind"], n["key"], n["account"], n["region"]) for n in report["notices"]] == [
+        ("chain-restart", again.digest_keys[0], ACCOUNT, REGION)]
+    assert "afresh here (the digest before it ends at 2024-03-01T06:07:13Z)" in report["notices"][0]["message"]
 
 
 def test_a_digest_cut_from_the_end_of_the_window_leaves_its_hours_uncovered_naming_them(world: Any) -> None:
@@ -447,6 +449,46 @@ def test_a_digest_that_begins_as_the_window_ends_is_not_the_windows(world: Any) 
     report = _report(_verify(f"s3://{BUCKET}", "--start", "2024-03-01T00:00:00Z", "--end", "2024-03-01T12:07:13Z",
                              "--json"))
     assert (report["digests"]["checked"], report["logFiles"]["checked"]) == (13, 13)
+    # The window's last digest ends as it does: every hour of it is accounted for.
+    assert (report["problems"], report["notices"]) == ([], [])
+
+
+def test_a_window_that_ends_where_logging_stopped_is_intact_and_the_later_restart_is_not_its_notice(
+        world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, off_hours=frozenset({8}))  # 06:07 to 07:07
+    report = _report(_verify(f"s3://{BUCKET}", "--start", "2024-03-01T00:00:00Z", "--end", "2024-03-01T06:07:13Z",
+                             "--json"))
+    assert (report["problems"], report["notices"]) == ([], [])
+
+
+def test_an_archive_whose_last_digest_ends_as_the_window_ends_is_intact(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 14)  # the last digest ends at 12:07:13
+    report = _report(_verify(f"s3://{BUCKET}", "--start", "2024-03-01T00:00:00Z", "--end", "2024-03-01T12:07:13Z",
+                             "--json"))
+    assert (report["problems"], report["digests"]["valid"]) == ([], 13)
+
+def test_a_window_that_ends_where_a_new_chain_begins_has_no_notice_of_it(world: Any) -> None:
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 8)  # the last digest ends at 06:07:13
+    again = SignedArchive(s3, BUCKET, key=archive.key)  # its first digest begins at 06:00:00, naming none
+    again.write([ACCOUNT], [REGION], START + timedelta(hours=6), 8)
+    report = _report(_verify(f"s3://{BUCKET}", "--start", "2024-03-01T00:00:00Z", "--end", "2024-03-01T06:00:00Z",
+                             "--json"))
+    assert (report["problems"], report["notices"]) == ([], [])
+
+
+def test_a_chain_restarting_just_after_the_window_began_is_a_notice_not_uncovered_hours(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, off_hours=frozenset({1}))  # 23:07 to 00:07
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert report["problems"] == []
+    (notice,) = report["notices"]
+    # The window's first digest (00:07:13 to 01:07:13) is the new chain's: nothing before it is the window's.
+    assert notice["key"].endswith("_20240301T010713Z.json.gz")
+    assert "afresh here (it names no predecessor)" in notice["message"]
 
 
 def test_a_changed_digest_before_the_window_is_caught_through_the_windows_first(world: Any) -> None:
@@ -481,4 +523,28 @@ def test_a_trail_whose_logging_began_in_the_window_is_intact_its_chain_starting_
     report = _report(result)
     assert (result.exit_code, report["problems"]) == (0, [])
     assert [(n["kind"], n["key"]) for n in report["notices"]] == [("chain-restart", archive.digest_keys[0])]
+    assert "afresh here (it names no predecessor)" in report["notices"][0]["message"]
     assert report["digests"]["valid"] == 12
+
+
+def test_each_later_link_is_still_checked_after_a_foreign_predecessor_a_deleted_digest_and_a_restart(
+        world: Any) -> None:
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, off_hours=frozenset({11}))
+
+    def ending(hhmmss: str) -> str:
+        (key,) = [k for k in archive.digest_keys if f"_20240301T{hhmmss}Z" in k]
+        return key
+
+    foreign, deleted, restarted = ending("020713"), ending("050713"), ending("110713")
+    data = json.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=foreign)["Body"].read()))
+    archive.replace(foreign, gzip.compress(json.dumps({**data, "previousDigestS3Bucket": "elsewhere"}).encode()))
+    archive.delete(deleted)
+    archive.modify_digest(restarted)  # the chain's new first digest, changed and signed again
+    archive.resign(restarted, archive.key)
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    found = {(p["kind"], p["key"]) for p in report["problems"]}
+    # Each is found in the one pass over the chain, whatever was found before it.
+    assert {("digest-invalid", foreign), ("digest-missing", deleted), ("digest-link", restarted)} <= found
+    assert [(n["kind"], n["key"]) for n in report["notices"]] == [("chain-restart", restarted)]

@@ -43,17 +43,14 @@ def examine(chain: list[Fetched], predecessor: Fetched | None, *, bucket: str, a
             start: datetime, end: datetime) -> ChainVerdict:
     """Check the links of ``chain`` (the window's digests of one trail) and that its digests cover [start, end)."""
     verdict = ChainVerdict([], [], set())
-    present = [f for f in chain if f.digest is not None and not f.name.backfill]
-    present.sort(key=lambda f: f.digest.end if f.digest else f.name.end)
+    present = [(f, f.digest) for f in chain if f.digest is not None and not f.name.backfill]
     by_key = {f.name.key: f for f in (*chain, *([predecessor] if predecessor else []))}
     reported: set[str] = set()
 
     def problem(kind: str, key: str | None, detail: str = "") -> None:
         verdict.problems.append(Finding(kind, key, account, region, detail))
 
-    for current in present:
-        digest = current.digest
-        assert digest is not None
+    for current, digest in present:
         if digest.restarts:
             continue
         if digest.previous_bucket not in (None, bucket):
@@ -70,22 +67,22 @@ def examine(chain: list[Fetched], predecessor: Fetched | None, *, bucket: str, a
             verdict.bad_keys.add(previous.name.key)
             problem("digest-link", previous.name.key, mismatch)
 
-    with_predecessor = [*present, *([predecessor] if predecessor and predecessor.digest else [])]
+    # The predecessor ends where the window's first digest begins: it counts for the first link, not for coverage.
     cursor = start  # the window is accounted for up to here
-    for fetched in sorted(with_predecessor, key=lambda f: f.digest.start if f.digest else f.name.end):
-        digest = fetched.digest
-        assert digest is not None
+    last_end: datetime | None = None  # where the latest digest so far ends
+    for fetched, digest in sorted(present, key=lambda pair: pair[1].start):
         if digest.start > cursor + _SLACK and cursor < end:
-            if digest.restarts:
+            if digest.restarts:  # logging or validation was off: the hours before it were never digested
                 verdict.notices.append(Finding("chain-restart", fetched.name.key, account, region,
-                                               f"no digest from {_show(cursor)} to {_show(digest.start)}"))
+                                               _before_restart(last_end, digest.start)))
             else:
                 problem("hours-not-covered", None, f"{_show(cursor)} to {_show(min(digest.start, end))} (the hours "
                         f"before {fetched.name.key})")
         elif digest.restarts and start <= digest.start < end:
             verdict.notices.append(Finding("chain-restart", fetched.name.key, account, region,
-                                           f"the digest before it, which ends at {_show(cursor)}"))
+                                           _before_restart(last_end, digest.start)))
         cursor = max(cursor, digest.end)
+        last_end = digest.end if last_end is None else max(last_end, digest.end)
     if cursor + _SLACK < end:
         problem("hours-not-covered", None, f"{_show(cursor)} to {_show(end)}")
     return verdict
@@ -100,6 +97,14 @@ def _link_mismatch(previous: Fetched, digest: Digest) -> str:
     if digest.previous_signature and previous.signature and digest.previous_signature != previous.signature:
         wrong.append("its signature")
     return " and ".join(wrong) + f" differ from what {digest.key} recorded" if wrong else ""
+
+
+def _before_restart(last_end: datetime | None, restart: datetime) -> str:
+    if last_end is None:
+        return "it names no predecessor"
+    if restart > last_end + _SLACK:
+        return f"no digest from {_show(last_end)} to {_show(restart)}"
+    return f"the digest before it ends at {_show(last_end)}"
 
 
 def _show(value: datetime) -> str:

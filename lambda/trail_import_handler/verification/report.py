@@ -23,8 +23,8 @@ MEANINGS = {
     "log-invalid": "The log file is not what CloudTrail wrote: {detail}. Restore the original before you import.",
     "log-not-covered": "No digest names this log file: it was added afterwards, or CloudTrail delivered it while log "
                        "file validation was off. Find out which before you import it as part of the record.",
-    "chain-restart": "The digest chain starts afresh here, after {detail}: logging or log file validation was turned "
-                     "off and on again. Logs delivered meanwhile were never digested.",
+    "chain-restart": "The digest chain starts afresh here ({detail}): logging or log file validation was off before "
+                     "it and turned on here. Logs delivered while it was off were never digested.",
 }
 
 
