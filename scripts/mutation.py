@@ -60,6 +60,14 @@ CAUGHT = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout"
           37: "killed"}
 SURVIVED = {0: "survived"}
 UNTESTED = {33: "no tests", 5: "no tests"}
+TIMED_OUT = {code for code, status in CAUGHT.items() if status == "timeout"}
+# mutmut stops a mutant's tests after (estimate + 1 s) x this of wall-clock time, and after twice that of CPU time;
+# its estimate is the tests' call time alone, without fixtures and collection (on test_verification.py 11 s of
+# 21 s). At 3, survivors of registry, chain and report were stopped at exactly (estimate + 1 s) x 3 while two
+# runs shared this machine's 2 cores, and counted as caught. At 10 a mutant has to take about four times what
+# its tests take unmutated, on a loaded machine too, before it counts as caught by a timeout.
+TIMEOUT_MULTIPLIER = 10.0
+_EARLIER_MULTIPLIER = 3.0  # what results kept without a recorded multiplier ran under
 
 
 def stage(modules: list[str]) -> None:
@@ -88,9 +96,7 @@ pythonpath = ["src", {json.dumps(str(ROOT / "constructs"))}]
 source_paths = ["src"]
 only_mutate = [{files}]
 tests_dir = [{tests}]
-# A mutant that loops runs until its CPU time passes (estimate + 1 s) x this x 2: three times what its tests take
-# unmutated is plenty on an idle core, where mutmut's default of 15 spends minutes on each such mutant.
-timeout_multiplier = 3.0
+timeout_multiplier = {TIMEOUT_MULTIPLIER}
 also_copy = ["registry", "app.py", "cdk.json", "package.json"]
 """)
 
@@ -138,8 +144,11 @@ def restore(modules: list[str]) -> list[str]:
         if not kept:
             continue
         prefix = f"trail_import_handler.{module}."
+        # A timeout under another limit says nothing under this one: such a mutant runs again.
+        limit_changed = kept.get("timeout_multiplier", _EARLIER_MULTIPLIER) != TIMEOUT_MULTIPLIER
         codes = {f"{prefix}{function}__mutmut_{n}": code for function, by_number in kept["codes"].items()
-                 for n, code in enumerate(by_number, start=1) if code is not None}
+                 for n, code in enumerate(by_number, start=1)
+                 if code is not None and not (limit_changed and code in TIMED_OUT)}
         meta = _meta_path(module)
         meta.parent.mkdir(parents=True, exist_ok=True)
         meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": kept["hashes"],
@@ -153,6 +162,9 @@ def remember(modules: list[str]) -> None:
     """Keep each module's mutants' results from mutmut's ``.meta`` files in the state file: per function, the exit
     code of each numbered mutant (null when not run), and the function's hash."""
     state = json.loads(STATE.read_text()) if STATE.exists() else {}
+    # The limit the staged run had (a run staged before the limit changed keeps its own).
+    settings = tomllib.loads((STAGE / "pyproject.toml").read_text())["tool"]["mutmut"]
+    multiplier = float(settings.get("timeout_multiplier", 15.0))  # mutmut's default
     for module in modules:
         meta = _meta_path(module)
         if not meta.exists():
@@ -164,6 +176,7 @@ def remember(modules: list[str]) -> None:
             function, _, number = name.removeprefix(prefix).rpartition("__mutmut_")
             by_function.setdefault(function, {})[int(number)] = code
         state[module] = {
+            "timeout_multiplier": multiplier,
             "hashes": data["hash_by_function_name"],
             "codes": {f: [numbered.get(n) for n in range(1, max(numbered) + 1)]
                       for f, numbered in sorted(by_function.items())},
