@@ -121,15 +121,29 @@ def test_a_key_rotated_in_the_window_is_two_fingerprints_and_the_archive_is_inta
     assert {(p["kind"], p["key"]) for p in report["problems"] if p["kind"] == "digest-invalid"} == \
         {("digest-invalid", archive.digest_keys[2])}
     assert any("was not valid at" in p["message"] for p in report["problems"])
+    # Nor one whose validity ended before them.
+    (late,) = [k for k in archive.digest_keys if k.endswith("_20240301T110713Z.json.gz")]  # 4.5 hours after it
+    archive.resign(late, first)
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    invalid = [p for p in report["problems"] if p["kind"] == "digest-invalid" and p["key"] == late]
+    assert [p["message"] for p in invalid if "was not valid at" in p["message"]], report["problems"]
 
 
-@pytest.mark.parametrize(("spoil", "detail"), [
-    (lambda body: b"not gzip at all", "it is not gzip"),
-    (lambda body: gzip.compress(b"{not json"), "it is not JSON"),
+def _without(field: str) -> Any:
+    return lambda body: gzip.compress(json.dumps({k: v for k, v in json.loads(gzip.decompress(body)).items()
+                                                  if k != field}).encode())
+
+
+@pytest.mark.parametrize(("spoil", "detail", "readable"), [
+    (lambda body: b"not gzip at all", "it is not gzip", False),
+    (lambda body: gzip.compress(b"{not json"), "it is not JSON", False),
+    (lambda body: gzip.compress(b"[]"), "it is not a JSON object", False),
+    (_without("digestEndTime"), "a field is missing or malformed ('digestEndTime')", False),
     (lambda body: gzip.compress(json.dumps({**json.loads(gzip.decompress(body)), "digestS3Bucket": "elsewhere"})
-                                .encode()), "it says it is s3://elsewhere/"),
+                                .encode()), "it says it is s3://elsewhere/", True),
 ])
-def test_a_digest_that_is_not_one_is_a_problem_naming_its_key(world: Any, spoil: Any, detail: str) -> None:
+def test_a_digest_that_is_not_one_is_a_problem_naming_its_key(world: Any, spoil: Any, detail: str,
+                                                              readable: bool) -> None:
     s3, _ = world
     archive = _archive(world)
     archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
@@ -140,6 +154,9 @@ def test_a_digest_that_is_not_one_is_a_problem_naming_its_key(world: Any, spoil:
     (invalid,) = [p for p in _report(result)["problems"] if p["kind"] == "digest-invalid"]
     assert invalid["key"] == key
     assert detail in invalid["message"]
+    # Its successor's record of it is compared only with a digest that could be read.
+    assert sorted(p["kind"] for p in _report(result)["problems"] if p["key"] == key) == \
+        (["digest-invalid", "digest-link"] if readable else ["digest-invalid"])
 
 
 def test_chain_only_checks_that_named_log_files_exist_without_reading_them(world: Any) -> None:

@@ -49,9 +49,8 @@ def parse_name(key: str) -> DigestName | None:
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One log file a digest names, with the SHA-256 of its uncompressed bytes."""
+    """One log file a digest names (in the digest's bucket), with the SHA-256 of its uncompressed bytes."""
 
-    bucket: str
     key: str
     hash_value: str
 
@@ -66,7 +65,6 @@ class Digest:
     bucket: str
     key: str
     fingerprint: str
-    algorithm: str
     previous_bucket: str | None
     previous_key: str | None
     previous_hash: str | None
@@ -100,13 +98,12 @@ def parse(inflated: bytes) -> Digest:
     if not isinstance(data, dict):
         raise DigestFormatError("it is not a JSON object")
     try:
-        logs = tuple(LogEntry(str(f["s3Bucket"]), str(f["s3Object"]), str(f["hashValue"]))
+        logs = tuple(LogEntry(str(f["s3Object"]), str(f["hashValue"]))
                      for f in data.get("logFiles") or [])
         return Digest(
             start=_time(data["digestStartTime"]), end=_time(data["digestEndTime"]),
             end_text=str(data["digestEndTime"]), bucket=str(data["digestS3Bucket"]), key=str(data["digestS3Object"]),
             fingerprint=str(data["digestPublicKeyFingerprint"]),
-            algorithm=str(data.get("digestSignatureAlgorithm") or ""),
             previous_bucket=data.get("previousDigestS3Bucket"), previous_key=data.get("previousDigestS3Object"),
             previous_hash=data.get("previousDigestHashValue"),
             previous_signature=data.get("previousDigestSignature"), log_files=logs)
