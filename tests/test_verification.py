@@ -153,7 +153,7 @@ def test_a_digest_that_is_not_one_is_a_problem_naming_its_key(world: Any, spoil:
     assert result.exit_code == 1
     (invalid,) = [p for p in _report(result)["problems"] if p["kind"] == "digest-invalid"]
     assert invalid["key"] == key
-    assert detail in invalid["message"]
+    assert f"trusted: {detail}" in invalid["message"]
     # Its successor's record of it is compared only with a digest that could be read.
     assert sorted(p["kind"] for p in _report(result)["problems"] if p["key"] == key) == \
         (["digest-invalid", "digest-link"] if readable else ["digest-invalid"])
@@ -322,7 +322,7 @@ def test_a_digest_whose_signature_cannot_be_trusted_is_invalid_saying_why(
     # A signature put in place of CloudTrail's is also not the one the successor recorded.
     assert sorted(_problems(report)) == [("digest-invalid", key)] + ([("digest-link", key)] if link_broken else [])
     (invalid,) = [p for p in report["problems"] if p["kind"] == "digest-invalid"]
-    assert detail in invalid["message"]
+    assert f"trusted: {detail}" in invalid["message"]
     assert report["digests"]["invalid"] == 1
 
 
@@ -341,7 +341,7 @@ def test_a_log_file_that_is_not_what_cloudtrail_wrote_is_invalid_saying_why(worl
     archive.replace(key, spoil(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
     report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
     assert _problems(report) == [("log-invalid", key)]
-    assert detail in report["problems"][0]["message"]
+    assert f"wrote: {detail}" in report["problems"][0]["message"]
     assert report["logFiles"] == {"checked": 13, "valid": 12, "invalid": 1, "missing": 0, "notCovered": 0}
     # The events of a file that is not the original are not counted.
     assert report["eventsInWindow"] == 11 * 4
