@@ -67,6 +67,12 @@ TIMED_OUT = {code for code, status in CAUGHT.items() if status == "timeout"}
 # runs shared this machine's 2 cores, and counted as caught. At 10 a mutant has to take about four times what
 # its tests take unmutated, on a loaded machine too, before it counts as caught by a timeout.
 TIMEOUT_MULTIPLIER = 10.0
+# The project's mypy settings for the package, on the command line so that any staging tree has them; mutmut's
+# generated lines carry "type: ignore" comments that need not apply. An element "mypy" is how mutmut knows to read
+# mypy's JSON lines.
+MYPY = [sys.executable, "-m", "mypy", "-O", "json", "--strict", "--python-version", "3.11", "--explicit-package-bases",
+        "--ignore-missing-imports", "--no-warn-unused-ignores", "src/trail_import_handler"]
+BY_MYPY = 37  # mutmut's exit code for a mutant the type checker rejected
 _EARLIER_MULTIPLIER = 3.0  # what results kept without a recorded multiplier ran under
 
 
@@ -98,7 +104,20 @@ only_mutate = [{files}]
 tests_dir = [{tests}]
 timeout_multiplier = {TIMEOUT_MULTIPLIER}
 also_copy = ["registry", "app.py", "cdk.json", "package.json"]
+# `make test` runs mypy --strict: a mutant it rejects never lands, so it is caught without running a test.
+type_check_command = {json.dumps(MYPY)}
 """)
+
+
+def caught_by_mypy() -> set[str]:
+    """The mutants in the staging tree that mypy rejects, found as mutmut's own pre-filter finds them: kept
+    results from before mypy judged them are classified with them."""
+    probe = ("import json, sys; from mutmut.configuration import config; "
+             "from mutmut.mutation.file_mutation import filter_mutants_with_type_checker as f; "
+             "config().type_check_command = json.loads(sys.argv[1]); print(json.dumps(sorted(f())))")
+    found = subprocess.run([sys.executable, "-c", probe, json.dumps(MYPY)], cwd=STAGE, env=_env(),
+                           capture_output=True, text=True, check=True)
+    return set(json.loads(found.stdout.splitlines()[-1]))
 
 
 def _head() -> str:
@@ -158,9 +177,10 @@ def restore(modules: list[str]) -> list[str]:
     return resumed
 
 
-def remember(modules: list[str]) -> None:
+def remember(modules: list[str], rejected: set[str] | None = None) -> None:
     """Keep each module's mutants' results from mutmut's ``.meta`` files in the state file: per function, the exit
-    code of each numbered mutant (null when not run), and the function's hash."""
+    code of each numbered mutant (null when not run), and the function's hash. A mutant in ``rejected`` (mypy's)
+    is caught whatever a run of its tests found before."""
     state = json.loads(STATE.read_text()) if STATE.exists() else {}
     # The limit the staged run had (a run staged before the limit changed keeps its own).
     settings = tomllib.loads((STAGE / "pyproject.toml").read_text())["tool"]["mutmut"]
@@ -172,6 +192,11 @@ def remember(modules: list[str]) -> None:
         data = json.loads(meta.read_text())
         prefix = f"trail_import_handler.{module}."
         by_function: dict[str, dict[int, int | None]] = {}
+        rejected_here = {n for n in rejected or set() if n in data["exit_code_by_key"]}
+        for name in rejected_here:
+            data["exit_code_by_key"][name] = BY_MYPY
+        if rejected_here:
+            meta.write_text(json.dumps(data))
         for name, code in data["exit_code_by_key"].items():
             function, _, number = name.removeprefix(prefix).rpartition("__mutmut_")
             by_function.setdefault(function, {})[int(number)] = code
@@ -195,7 +220,7 @@ def run(modules: list[str], results: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=_env(), check=False)
     elapsed = time.monotonic() - started
-    remember(modules)
+    remember(modules, caught_by_mypy())
     found: dict[str, Any] = {}
     for module in modules:
         earlier = results.get(module, {}).get("commit", "").split(",")[0]
@@ -225,7 +250,7 @@ def rerun_survivors(modules: list[str], results: dict[str, Any], only: list[str]
              if not only or any(part in s["mutant"] for part in only)]
     if names:
         subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=_env(), check=False)
-    remember(modules)
+    remember(modules, caught_by_mypy())
     commit = _head()
     found: dict[str, Any] = {}
     for module in modules:
@@ -244,11 +269,13 @@ def collect(modules: list[str], commit: str) -> dict[str, Any]:
             found[module] = {"error": "mutmut wrote no results"}
             continue
         codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
-        counts = {"caught": 0, "survived": 0, "untested": 0, "other": 0, "not run": 0}
+        counts = {"caught": 0, "by mypy": 0, "survived": 0, "untested": 0, "other": 0, "not run": 0}
         survivors = []
         for name, code in sorted(codes.items()):
             if code is None:
                 counts["not run"] += 1  # the run was stopped before this mutant's turn
+            elif code == BY_MYPY:
+                counts["by mypy"] += 1
             elif code in CAUGHT:
                 counts["caught"] += 1
             elif code in SURVIVED or code in UNTESTED:
@@ -305,11 +332,11 @@ def report(results: dict[str, Any]) -> int:
     """Write REPORT.md; the number of survivors with no entry."""
     known = explanations()
     rows, sections, unexplained = [], [], 0
-    totals = {"caught": 0, "equivalent": 0, "left": 0, "counted": 0}
+    totals = {"caught": 0, "by mypy": 0, "equivalent": 0, "left": 0, "counted": 0}
     for module in sorted(m for m in results if not m.startswith("_")):
         entry = results[module]
         if "error" in entry:
-            rows.append(f"| {module} | | {entry['error']} | | | | | |")
+            rows.append(f"| {module} | | {entry['error']} | | | | | | |")
             continue
         equivalent = left = 0
         lines = []
@@ -332,29 +359,34 @@ def report(results: dict[str, Any]) -> int:
             lines.append(f"- **{verdict}** `{survivor['mutant']}` ({survivor['status']}){shown_key}\n\n"
                          f"  ```diff\n" + "\n".join(f"  {d}" for d in survivor["diff"].splitlines()) +
                          f"\n  ```\n\n  {text}\n")
-        counted = entry["caught"] + left
-        score = f"{100 * entry['caught'] / counted:.1f}%" if counted else "none run"
+        by_mypy = entry.get("by mypy", 0)
+        caught = entry["caught"] + by_mypy
+        counted = caught + left
+        score = f"{100 * caught / counted:.1f}%" if counted else "none run"
         totals["caught"] += entry["caught"]
+        totals["by mypy"] += by_mypy
         totals["equivalent"] += equivalent
         totals["left"] += left
         totals["counted"] += counted
-        rows.append(f"| {module} | {entry.get('commit', '')} | {entry['caught'] + equivalent + left + not_run} | "
-                    f"{not_run} | {entry['caught']} | {equivalent} | {left} | {score} |")
+        rows.append(f"| {module} | {entry.get('commit', '')} | {caught + equivalent + left + not_run} | "
+                    f"{not_run} | {entry['caught']} | {by_mypy} | {equivalent} | {left} | {score} |")
         if lines:
             sections.append(f"### {module}\n\n" + "\n".join(lines))
-    overall = 100 * totals["caught"] / totals["counted"] if totals["counted"] else 100.0
+    overall = 100 * (totals["caught"] + totals["by mypy"]) / totals["counted"] if totals["counted"] else 100.0
     never = sorted(set(_modules()) - set(results))
     pending = f"Not run yet: {', '.join(never)}.\n\n" if never else ""
     REPORT.write_text(
         "# Mutation testing of the handler package\n\n"
         "Written by `make mutation` (`scripts/mutation.py`, mutmut). A mutant is caught when a test fails or times "
-        "out; an equivalent survivor behaves as the original for every input and leaves the count; every other "
-        "survivor counts against the score and is explained below.\n\n"
+        "out (\"caught\"), or when mypy --strict, which `make test` runs, rejects it (\"by mypy\"); an equivalent "
+        "survivor behaves as the original for every input and leaves the count; every other survivor counts against "
+        "the score and is explained below.\n\n"
         f"Tests run against each mutant: the ones among {', '.join(TESTS)} that reach the mutated function.\n\n"
-        "| module | run at | mutants | not run | caught | equivalent | left | score |\n"
-        "|---|---|---|---|---|---|---|---|\n"
+        "| module | run at | mutants | not run | caught | by mypy | equivalent | left | score |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows) +
-        f"\n| **all** | | | | {totals['caught']} | {totals['equivalent']} | {totals['left']} | **{overall:.1f}%** |\n\n"
+        f"\n| **all** | | | | {totals['caught']} | {totals['by mypy']} | {totals['equivalent']} | {totals['left']} "
+        f"| **{overall:.1f}%** |\n\n"
         + pending + "## Survivors\n\n" + ("\n".join(sections) or "None.\n"))
     return unexplained
 
@@ -394,7 +426,7 @@ def main() -> int:
     DOCS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.collect:
-        remember(args.modules)
+        remember(args.modules, caught_by_mypy())
         results = _keep(collect(args.modules, args.collect))
     elif args.rerun_survivors:
         results = _keep(rerun_survivors(args.modules, results, args.only))
