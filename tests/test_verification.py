@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -330,6 +331,9 @@ def test_a_digest_whose_signature_cannot_be_trusted_is_invalid_saying_why(
     (lambda body: body[:-12], "its gzip stream is cut short"),
     (lambda body: b"plain text, not gzip", "it is not gzip"),
     (lambda body: body + gzip.compress(b"{}"), "it holds data after its first gzip member"),
+    # ... and read in more than one piece (a MiB each): the second member goes on past the first piece.
+    (lambda body: body + gzip.compress(random.Random(7).randbytes(1_200_000)),
+     "it holds data after its first gzip member"),
     (lambda body: gzip.compress(gzip.decompress(body) + b" "), "its SHA-256 differs from the one its digest recorded"),
 ])
 def test_a_log_file_that_is_not_what_cloudtrail_wrote_is_invalid_saying_why(world: Any, spoil: Any,

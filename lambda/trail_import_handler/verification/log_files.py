@@ -12,7 +12,7 @@ import json
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -24,13 +24,13 @@ class LogCheck:
     """How one log file fared: ``valid``, ``invalid`` (with why) or ``missing``."""
 
     key: str
-    status: str
+    status: Literal["valid", "invalid", "missing"]
     detail: str = ""
     events_in_window: int = 0
 
 
 def check(s3: Any, bucket: str, key: str, expected_hash: str, start: datetime, end: datetime,
-          *, deep: bool = True) -> LogCheck:
+          *, deep: bool) -> LogCheck:
     """Read ``key`` and compare it with ``expected_hash``; count its events of [start, end). Not ``deep``: only
     that it exists (HeadObject)."""
     try:
@@ -39,7 +39,8 @@ def check(s3: Any, bucket: str, key: str, expected_hash: str, start: datetime, e
             return LogCheck(key, "valid")
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+        # GetObject's error answer names NoSuchKey; HeadObject's has no body, so botocore gives its status.
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return LogCheck(key, "missing")
         raise
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
