@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -140,6 +141,8 @@ def _without(field: str) -> Any:
     (lambda body: gzip.compress(b"{not json"), "it is not JSON", False),
     (lambda body: gzip.compress(b"[]"), "it is not a JSON object", False),
     (_without("digestEndTime"), "a field is missing or malformed ('digestEndTime')", False),
+    (lambda body: gzip.compress(json.dumps({**json.loads(gzip.decompress(body)), "digestStartTime": 1709251200})
+                                .encode()), "a field is missing or malformed (not a time: 1709251200)", False),
     (lambda body: gzip.compress(json.dumps({**json.loads(gzip.decompress(body)), "digestS3Bucket": "elsewhere"})
                                 .encode()), "it says it is s3://elsewhere/", True),
 ])
@@ -569,3 +572,16 @@ def test_each_later_link_is_still_checked_after_a_foreign_predecessor_a_deleted_
     # Each is found in the one pass over the chain, whatever was found before it.
     assert {("digest-invalid", foreign), ("digest-missing", deleted), ("digest-link", restarted)} <= found
     assert [(n["kind"], n["key"]) for n in report["notices"]] == [("chain-restart", restarted)]
+
+
+def test_the_reports_times_are_utc_whatever_the_machines_zone(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        archive = _archive(world)
+        archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16, off_hours=frozenset({6, 7}))
+        report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert "(no digest from 2024-03-01T04:07:13Z to 2024-03-01T06:07:13Z)" in report["notices"][0]["message"]
