@@ -585,3 +585,12 @@ def test_the_reports_times_are_utc_whatever_the_machines_zone(world: Any, monkey
         monkeypatch.undo()
         time.tzset()
     assert "(no digest from 2024-03-01T04:07:13Z to 2024-03-01T06:07:13Z)" in report["notices"][0]["message"]
+
+
+def test_a_window_that_ends_just_before_midnight_is_covered_by_the_digest_named_the_next_day(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 30)  # digests until 2024-03-02T04:07:13Z
+    # The digest of 23:07:13 to 00:07:13 is named, and listed, under the next day.
+    report = _report(_verify(f"s3://{BUCKET}", "--start", "2024-03-01T12:00:00Z", "--end", "2024-03-01T23:30:00Z",
+                             "--json"))
+    assert (report["problems"], report["digests"]["valid"]) == ([], 13)
