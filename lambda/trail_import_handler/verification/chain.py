@@ -71,16 +71,14 @@ def examine(chain: list[Fetched], predecessor: Fetched | None, *, bucket: str, a
     cursor = start  # the window is accounted for up to here
     last_end: datetime | None = None  # where the latest digest so far ends
     for fetched, digest in sorted(present, key=lambda pair: pair[1].start):
-        if digest.start > cursor + _SLACK and cursor < end:
-            if digest.restarts:  # logging or validation was off: the hours before it were never digested
-                verdict.notices.append(Finding("chain-restart", fetched.name.key, account, region,
-                                               _before_restart(last_end, digest.start)))
-            else:
-                problem("hours-not-covered", None, f"{_show(cursor)} to {_show(min(digest.start, end))} (the hours "
-                        f"before {fetched.name.key})")
-        elif digest.restarts and start <= digest.start < end:
+        gap = digest.start > cursor + _SLACK and cursor < end
+        if digest.restarts and (gap or start <= digest.start < end):
+            # Logging or validation was off: hours without digests before it are a notice, not a problem.
             verdict.notices.append(Finding("chain-restart", fetched.name.key, account, region,
                                            _before_restart(last_end, digest.start)))
+        elif gap:
+            problem("hours-not-covered", None, f"{_show(cursor)} to {_show(min(digest.start, end))} (the hours "
+                    f"before {fetched.name.key})")
         cursor = max(cursor, digest.end)
         last_end = digest.end if last_end is None else max(last_end, digest.end)
     if cursor + _SLACK < end:
