@@ -116,6 +116,23 @@ def test_a_week_of_a_year_of_logs_in_three_regions_lists_far_less_than_the_whole
     assert ratio >= 4
 
 
+def test_a_region_with_more_files_in_the_window_than_one_listing_page_is_read_to_its_last_file(aws: Any) -> None:
+    from moto.s3.models import s3_backends
+
+    s3 = admin_client("s3")
+    _bucket(s3)
+    backend = s3_backends["123456789012"]["aws"]
+    busy = TrailLayout(days=46, files_per_day=24, regions=("us-east-1",), digests=False, stray_object=False)
+    write_trail_logs(busy, lambda key, body: backend.put_object(BUCKET, key, body), compact=True)
+    window = ImportWindow(busy.start, busy.start + timedelta(days=46))
+    report = preflight.run_preflight(s3, _source(), window, sample_size=0)
+    expected = [key for key, _, _, _ in busy.log_files()]
+    assert len(expected) == 1104  # ListObjectsV2 answers at most 1,000 keys a page
+    assert [f.key for f in report.findings.files] == expected
+    # AWSLogs/, the account, CloudTrail/, then the region's two pages.
+    assert report.findings.list_requests == 3 + 2
+
+
 def test_bucket_in_another_region_is_blocking(s3: Any) -> None:
     _bucket(s3, region="eu-west-1")
     problems = preflight.check_bucket(s3, _source(region="us-east-1"))
