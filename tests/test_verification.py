@@ -380,6 +380,16 @@ def test_a_log_file_of_the_window_that_no_digest_names_is_a_problem_counted_as_u
     assert report["logFiles"]["notCovered"] == 1
 
 
+def test_an_unnamed_log_file_stamped_at_the_windows_start_is_in_it_and_one_stamped_at_its_end_is_not(
+        world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    at_start = archive.add_unnamed_log(ACCOUNT, REGION, START)
+    archive.add_unnamed_log(ACCOUNT, REGION, START + timedelta(hours=12))  # --end is not included
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert _problems(report) == [("log-not-covered", at_start)]
+
+
 def test_an_account_and_region_without_digests_is_a_problem_naming_where_they_belong(world: Any) -> None:
     archive = _archive(world)
     archive.write([ACCOUNT], [REGION, "eu-west-1"], START - timedelta(hours=2), 16)
@@ -425,6 +435,32 @@ def test_progress_counts_each_digest_and_log_file_once_up_to_the_number_found(wo
     assert sorted(seen["digests"]) == [(n, 14) for n in range(1, 15)]
     assert sorted(seen["log files"]) == [(n, 13) for n in range(1, 14)]
     assert set(seen) == {"digests", "log files"}
+
+
+def test_a_window_of_a_busy_archive_lists_its_own_days_not_those_around_them(world: Any) -> None:
+    from moto.s3.models import s3_backends
+
+    s3, _ = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    # More than a listing page (1,000 keys) of other days' files in each prefix: two days before the window
+    # (the listing starts with the day before it, for a digest written after midnight) and the day after it.
+    backend = s3_backends["123456789012"]["aws"]
+    for folder, name in (("CloudTrail", "{a}_CloudTrail_{r}_{t:%Y%m%dT%H%MZ}_{n:04d}.json.gz"),
+                         ("CloudTrail-Digest", "{a}_CloudTrail-Digest_{r}_trail_{r}_{t:%Y%m%dT%H%M%SZ}.json.gz")):
+        for day in (START - timedelta(days=2), START + timedelta(days=1)):
+            for n in range(1001):
+                at = day + timedelta(seconds=80 * n)
+                folder_of_day = f"AWSLogs/{ACCOUNT}/{folder}/{REGION}/{at:%Y/%m/%d}/"
+                backend.put_object(BUCKET, folder_of_day + name.format(a=ACCOUNT, r=REGION, t=at, n=n), b"not read")
+    listings: list[str] = []
+    s3.meta.events.register("before-call.s3.ListObjectsV2", lambda params, **_: listings.append(params["url_path"]))
+    keys = PublicKeys.from_answer([{"PublicKeyList": [archive.key.entry()]}])
+    report = verify(s3, lambda region: keys, Archive(BUCKET, "", START, START + timedelta(hours=12)))
+    assert report.intact
+    # AWSLogs/, the account, CloudTrail/ and CloudTrail-Digest/ (their regions), then one page each of the
+    # region's digests and log files of the window's days.
+    assert len(listings) == 4 + 2
 
 
 def test_the_totals_of_an_organization_add_up_every_account_and_region(world: Any) -> None:
