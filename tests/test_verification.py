@@ -407,10 +407,25 @@ def test_an_account_and_region_without_digests_is_a_problem_naming_where_they_be
 def test_accounts_and_regions_can_be_chosen_and_the_rest_is_not_read(world: Any) -> None:
     archive = _archive(world, organization="o-a1b2c3d4e5")
     archive.write(["111122223333", "444455556666"], [REGION, "eu-west-1"], START - timedelta(hours=2), 16)
-    archive.delete(next(k for k in archive.log_keys if "111122223333_CloudTrail_us-east-1" in k and "T05" in k))
+    # A log file missing in every slice but the chosen one.
+    for account, region in (("111122223333", REGION), ("111122223333", "eu-west-1"), ("444455556666", REGION)):
+        archive.delete(next(k for k in archive.log_keys if f"{account}_CloudTrail_{region}_20240301T05" in k))
     report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json", "--account", "444455556666",
                              "--region", "eu-west-1"))
     assert (report["problems"], report["digests"]["valid"], report["logFiles"]["valid"]) == ([], 13, 13)
+
+
+def test_a_bucket_holding_an_account_trail_and_an_organization_trail_is_verified_whole(world: Any) -> None:
+    s3, _ = world
+    own = _archive(world)  # the account's trail from before the organization's
+    organization = SignedArchive(s3, BUCKET, key=own.key, organization="o-a1b2c3d4e5")
+    own.write(["111122223333"], [REGION], START - timedelta(hours=2), 16)
+    organization.write(["444455556666"], [REGION], START - timedelta(hours=2), 16)
+    organization.delete(organization.log_keys[5])
+    own.delete(own.log_keys[6])
+    report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
+    assert _problems(report) == [("log-missing", own.log_keys[6]), ("log-missing", organization.log_keys[5])]
+    assert report["digests"]["valid"] == 2 * 13
 
 
 def test_an_archive_under_a_prefix_is_found_from_the_prefix_or_its_awslogs(world: Any) -> None:
