@@ -81,6 +81,30 @@ def test_a_stray_object_among_the_logs_is_flagged(s3: Any) -> None:
     assert any("not CloudTrail log files, such as" in p.message and not p.blocking for p in report.problems)
 
 
+def test_an_account_trail_beside_an_organization_trail_is_read_whole_and_every_stray_object_is_named(s3: Any) -> None:
+    _bucket(s3)
+    own = TrailLayout(days=10, stray_object=False)  # the account's trail from before the organization's
+    organization = TrailLayout(days=10, organization="o-a1b2c3d4e5", accounts=("444455556666",),
+                               regions=("eu-west-1", "us-east-1"), stray_object=False)
+    for layout in (own, organization):
+        write_trail_logs(layout, boto3_put(s3, BUCKET))
+    strays = ("AWSLogs/readme.txt", "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/09/notes.txt",
+              "AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/eu-west-1/2024/01/10/notes.txt",
+              "AWSLogs/o-a1b2c3d4e5/444455556666/Config/us-east-1/config.json")
+    for stray in strays:
+        s3.put_object(Bucket=BUCKET, Key=stray, Body=b"not a log")
+    report = preflight.run_preflight(s3, _source(), WEEK, sample_size=0)
+    expected = sorted(key for layout in (own, organization) for key, _, _, at in layout.log_files()
+                      if datetime(2024, 1, 8, tzinfo=UTC) <= at <= datetime(2024, 1, 14, 23, 59, tzinfo=UTC))
+    assert [f.key for f in report.findings.files] == expected
+    assert len(expected) == 3 * 4 * (3 + 2)  # January 8 to 10, four files a day, five regions
+    assert sorted(report.findings.other_objects) == [
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/09/notes.txt",
+        "AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/eu-west-1/2024/01/10/notes.txt",
+        "AWSLogs/o-a1b2c3d4e5/444455556666/Config/",
+        "AWSLogs/readme.txt"]
+
+
 def test_a_prefix_down_to_one_region_is_walked_from_there(s3: Any) -> None:
     _bucket(s3)
     write_trail_logs(TrailLayout(days=10, prefix="org-trail"), boto3_put(s3, BUCKET))
