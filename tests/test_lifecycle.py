@@ -354,6 +354,21 @@ def test_create_waits_its_turn_while_another_import_runs(
     assert refused, "the first StartImport met the running import"
 
 
+def test_two_creates_waiting_their_turn_are_each_named_by_their_own_request(
+    sim: CloudTrailImportSimulator, props: dict[str, str]
+) -> None:
+    from tests.driver import cfn_request
+    from trail_import_handler import provider as entry
+
+    sim.plan_next_import(ImportPlan(duration=timedelta(minutes=20)))
+    entry.on_event(cfn_request("Create", {**props, **BLOCKING_SOURCE, "WaitForCompletion": "false"}))
+    first, second = (cfn_request("Create", import_properties(props["EventDataStoreArn"], **source))
+                     for source in ({}, OTHER_SOURCE))
+    # CloudFormation asks a custom resource for a physical id of its own; the request id is unique to each.
+    assert [entry.on_event(request)["PhysicalResourceId"] for request in (first, second)] == [
+        f"pending-import-{first['RequestId']}", f"pending-import-{second['RequestId']}"]
+
+
 def test_a_retry_waits_its_turn_while_another_import_runs(
     sim: CloudTrailImportSimulator, provider: ProviderDriver, props: dict[str, str]
 ) -> None:
