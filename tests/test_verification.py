@@ -239,17 +239,24 @@ def test_logging_turned_off_for_two_hours_is_a_notice_and_the_archive_is_intact(
     assert report["logFiles"]["valid"] == 2 * 11
 
 
-def test_a_chain_restarted_without_a_gap_is_a_notice_naming_where_the_old_one_ended(world: Any) -> None:
+@pytest.mark.parametrize(("restart", "before"), [
+    ("06:00:00", "the digest before it ends at 2024-03-01T06:07:13Z"),
+    ("06:07:13", "the digest before it ends at 2024-03-01T06:07:13Z"),
+    ("06:07:14", "the digest before it ends at 2024-03-01T06:07:13Z"),  # within a second: digest times round
+    ("06:07:15", "no digest from 2024-03-01T06:07:13Z to 2024-03-01T06:07:15Z"),
+])
+def test_a_restarted_chain_is_a_notice_naming_where_the_old_one_ended_or_the_hours_between(
+        world: Any, restart: str, before: str) -> None:
     s3, _ = world
     archive = _archive(world)
     archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 8)  # the last digest ends at 06:07:13
     again = SignedArchive(s3, BUCKET, key=archive.key)  # a chain of its own: its first digest names no predecessor
-    again.write([ACCOUNT], [REGION], START + timedelta(hours=6), 8)
+    again.write([ACCOUNT], [REGION], datetime.fromisoformat(f"2024-03-01T{restart}+00:00"), 8)
     report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json"))
     assert report["problems"] == []
     assert [(n["kind"], n["key"], n["account"], n["region"]) for n in report["notices"]] == [
         ("chain-restart", again.digest_keys[0], ACCOUNT, REGION)]
-    assert "afresh here (the digest before it ends at 2024-03-01T06:07:13Z)" in report["notices"][0]["message"]
+    assert f"afresh here ({before})" in report["notices"][0]["message"]
 
 
 def test_a_digest_cut_from_the_end_of_the_window_leaves_its_hours_uncovered_naming_them(world: Any) -> None:
@@ -259,6 +266,19 @@ def test_a_digest_cut_from_the_end_of_the_window_leaves_its_hours_uncovered_nami
     (gap,) = report["problems"]
     assert (gap["kind"], gap["key"]) == ("hours-not-covered", None)
     assert "No digest accounts for 2024-03-01T09:07:13Z to 2024-03-01T12:00:00Z" in gap["message"]
+
+
+@pytest.mark.parametrize(("end", "uncovered"), [
+    ("09:07:14", []),
+    ("09:07:15", ["No digest accounts for 2024-03-01T09:07:13Z to 2024-03-01T09:07:15Z"]),
+])
+def test_the_last_digest_covers_a_window_ending_within_a_second_of_it(world: Any, end: str,
+                                                                      uncovered: list[str]) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 11)  # digests end 00:07:13 ... 09:07:13
+    report = _report(_verify(f"s3://{BUCKET}", "--start", "2024-03-01T00:00:00Z", "--end", f"2024-03-01T{end}Z",
+                             "--json"))
+    assert [p["message"].split("Z: ")[0] + "Z" for p in report["problems"]] == uncovered
 
 
 def test_digests_deleted_inside_the_window_name_the_missing_one_and_the_hours_only_it_covered(world: Any) -> None:
