@@ -105,12 +105,22 @@ def test_an_account_trail_beside_an_organization_trail_is_read_whole_and_every_s
         "AWSLogs/readme.txt"]
 
 
-def test_a_prefix_down_to_one_region_is_walked_from_there(s3: Any) -> None:
+@pytest.mark.parametrize(("prefix", "regions", "list_requests"), [
+    ("org-trail/AWSLogs/111122223333/CloudTrail/eu-west-1", ["eu-west-1"], 1),
+    ("org-trail/AWSLogs/111122223333/CloudTrail/eu-west-1/", ["eu-west-1"], 1),
+    ("org-trail/AWSLogs/111122223333/CloudTrail/", ["ap-southeast-2", "eu-west-1", "us-east-1"], 1 + 3),
+    ("org-trail/AWSLogs/111122223333", ["ap-southeast-2", "eu-west-1", "us-east-1"], 2 + 3),
+    ("/org-trail/", ["ap-southeast-2", "eu-west-1", "us-east-1"], 3 + 3),
+])
+def test_a_prefix_down_to_an_account_its_regions_or_one_region_is_walked_from_there(
+        s3: Any, prefix: str, regions: list[str], list_requests: int) -> None:
     _bucket(s3)
     write_trail_logs(TrailLayout(days=10, prefix="org-trail"), boto3_put(s3, BUCKET))
-    report = preflight.run_preflight(s3, _source("org-trail/AWSLogs/111122223333/CloudTrail/eu-west-1"), WEEK)
-    assert {f.region for f in report.findings.files} == {"eu-west-1"}
-    assert len(report.findings.files) == 3 * 4
+    report = preflight.run_preflight(s3, _source(prefix), WEEK)
+    assert sorted({f.region for f in report.findings.files}) == report.findings.regions == regions
+    assert len(report.findings.files) == 3 * 4 * len(regions)  # January 8 to 10, four files a day
+    # From where the prefix points: the account's services, CloudTrail/'s regions, then one listing per region.
+    assert report.findings.list_requests == list_requests
 
 
 def test_a_week_of_a_year_of_logs_in_three_regions_lists_far_less_than_the_whole_prefix(aws: Any) -> None:
