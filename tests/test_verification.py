@@ -281,6 +281,20 @@ def test_the_last_digest_covers_a_window_ending_within_a_second_of_it(world: Any
     assert [p["message"].split("Z: ")[0] + "Z" for p in report["problems"]] == uncovered
 
 
+def test_a_digest_ending_exactly_as_the_window_starts_accounts_for_none_of_it(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)  # digests end 23:07:13, 00:07:13, ...
+
+    def checked(start: str) -> int:
+        report = _report(_verify(f"s3://{BUCKET}", "--start", f"2024-03-01T{start}Z", "--end", "2024-03-01T12:00:00Z",
+                                 "--json"))
+        assert report["problems"] == [], start
+        return int(report["digests"]["checked"])
+
+    # The digest of 23:07:13 to 00:07:13 holds events of the window from 00:07:12, and of none from 00:07:13.
+    assert checked("00:07:12") == checked("00:07:13") + 1 == checked("00:07:14") + 1
+
+
 def test_digests_deleted_inside_the_window_name_the_missing_one_and_the_hours_only_it_covered(world: Any) -> None:
     archive = _archive(world)
     archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
@@ -493,6 +507,7 @@ def test_a_window_of_a_busy_archive_lists_its_own_days_not_those_around_them(wor
     keys = PublicKeys.from_answer([{"PublicKeyList": [archive.key.entry()]}])
     report = verify(s3, lambda region: keys, Archive(BUCKET, "", START, START + timedelta(hours=12)))
     assert report.intact
+    assert report.events_in_window == 12 * 3, "deep unless told otherwise: the log files' events are read"
     # AWSLogs/, the account, CloudTrail/ and CloudTrail-Digest/ (their regions), then one page each of the
     # region's digests and log files of the window's days.
     assert len(listings) == 4 + 2
