@@ -456,6 +456,14 @@ def test_the_report_a_user_reads_as_json_has_every_figure_of_the_window(s3: Any)
     ({"Action": "*", "Resource": "*"}, "Arn", True),
     ({"Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:123456789012:key/another"}, "KeyId", False),
     ({"Action": "kms:Decrypt", "Resource": "KEY", "Effect": "Deny"}, "Arn", False),
+    # IAM's wildcards and its case-blind action names (IAM User Guide, "IAM JSON policy elements: Action").
+    ({"Action": "KMS:decrypt", "Resource": "KEY"}, "Arn", True),
+    ({"Action": "kms:De*", "Resource": "arn:aws:kms:*:123456789012:key/*"}, "Arn", True),
+    ({"Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:123456789012:key/*"}, "KeyId", True),
+    ({"Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:444455556666:key/*"}, "Arn", False),
+    ({"Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:123456789012:alias/*"}, "KeyId", False),
+    ({"Action": "kms:En*", "Resource": "*"}, "Arn", False),
+    ({"Action": "kms:Decrypt?", "Resource": "*"}, "Arn", False),
 ])
 def test_which_statements_let_the_access_role_decrypt(s3: Any, statement: dict[str, Any], bucket_names: str,
                                                       allowed: bool) -> None:

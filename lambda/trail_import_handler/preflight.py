@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,12 +228,28 @@ def _role_policies(iam: Any, role_name: str) -> list[dict[str, Any]]:
 
 def _allows_decrypt(document: dict[str, Any], key: str) -> bool:
     for statement in _listed(document.get("Statement")):
-        actions = _listed(statement.get("Action"))
-        resources = _listed(statement.get("Resource"))
-        if statement.get("Effect") == "Allow" and any(a in ("kms:Decrypt", "kms:*", "*") for a in actions) and any(
-                r == "*" or r == key or r.endswith(key.rsplit("/", 1)[-1]) for r in resources):
+        actions = [str(a) for a in _listed(statement.get("Action"))]
+        resources = [str(r) for r in _listed(statement.get("Resource"))]
+        if statement.get("Effect") == "Allow" and any(_iam_match(a, "kms:Decrypt", case=False) for a in actions) \
+                and any(_names_key(r, key) for r in resources):
             return True
     return False
+
+
+def _names_key(resource: str, key: str) -> bool:
+    """Whether a policy's Resource covers the key the bucket names: by key ARN, or by key id alone (S3 takes
+    either), which only the resource part of the policy's ARN can be matched against."""
+    if key.startswith("arn:"):
+        return _iam_match(resource, key)
+    part = resource.split(":", 5)[5] if resource.count(":") >= 5 else resource
+    return _iam_match(part, f"key/{key}")
+
+
+def _iam_match(pattern: str, value: str, *, case: bool = True) -> bool:
+    # IAM's wildcards in actions and resources: * any run of characters, ? one (IAM User Guide, "IAM JSON policy
+    # elements: Resource" and "Action"); action names are not case sensitive, ARNs are.
+    expression = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(expression, value, 0 if case else re.IGNORECASE) is not None
 
 
 def _listed(value: Any) -> list[Any]:
