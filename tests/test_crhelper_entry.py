@@ -82,6 +82,22 @@ def test_failed_import_answers_failed_with_a_short_reason_and_keeps_the_import_i
     assert "(truncated)" not in response["Reason"]
 
 
+def test_a_source_that_does_not_admit_the_access_role_answers_with_cloudtrails_own_sentence_uncut(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    assert sim.iam is not None
+    sim.iam.add_bucket("trail-logs", account="444455556666")  # another account's, without the owner's statement
+    response = crhelper.request("Create", {**props, "S3LocationUri": "s3://trail-logs"})
+    assert response["Status"] == "FAILED"
+    # crhelper keeps 256 characters of a reason: the service's sentence whole, not the start of the statement to add.
+    assert response["Reason"].startswith(
+        "StartImport failed with InsufficientEncryptionPolicyException: The policy of bucket trail-logs does not "
+        "allow arn:aws:iam::111122223333:role/TrailImportAccess"), response["Reason"]
+    assert "Add to the policy" not in response["Reason"]
+    assert "(truncated)" not in response["Reason"]
+    assert sim.imports == {}
+
+
 def test_bad_property_answers_failed_naming_it_and_starts_nothing(
     sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
 ) -> None:
