@@ -174,13 +174,50 @@ def test_bucket_in_another_region_is_blocking(s3: Any) -> None:
         "Bucket trail-logs is in eu-west-1, not in us-east-1: set S3BucketRegion to eu-west-1."]
 
 
-@pytest.mark.parametrize("ownership", [None, "ObjectWriter", "BucketOwnerPreferred"])
-def test_acls_enabled_is_blocking(s3: Any, ownership: str | None) -> None:
+@pytest.mark.parametrize(("ownership", "named"), [
+    (None, "ObjectWriter"),  # no ownership controls at all: S3's ACL default
+    ("ObjectWriter", "ObjectWriter"),
+    ("BucketOwnerPreferred", "BucketOwnerPreferred"),
+])
+def test_acls_enabled_is_blocking(s3: Any, ownership: str | None, named: str) -> None:
     _bucket(s3, ownership=ownership)
     (problem,) = preflight.check_bucket(s3, _source())
-    assert problem.blocking
-    assert "has ACLs enabled" in problem.message
-    assert "BucketOwnerEnforced" in problem.message
+    assert (problem.blocking, problem.message) == (True, (
+        f"Bucket trail-logs has ACLs enabled (Object Ownership {named}); CloudTrail imports only from buckets with "
+        "ACLs disabled: set Object Ownership to BucketOwnerEnforced."))
+
+
+def _answering_with(client: Any, operation: str, parsed: dict[str, Any]) -> Any:
+    """``client``, whose ``operation`` is answered ``parsed`` (an answer moto does not give)."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    def answer(**_: Any) -> Any:
+        return AWSResponse("https://s3.amazonaws.com/", 200, HTTPHeaders(), None), {
+            **parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}
+    client.meta.events.register_first(f"before-call.s3.{operation}", answer)
+    return client
+
+
+@pytest.mark.parametrize(("region", "problems"), [
+    ("eu-west-1", []),
+    ("us-east-1", ["Bucket trail-logs is in eu-west-1, not in us-east-1: set S3BucketRegion to eu-west-1."]),
+])
+def test_a_bucket_whose_location_is_the_old_eu_constraint_is_in_eu_west_1(
+        s3: Any, region: str, problems: list[str]) -> None:
+    # S3 API Reference, GetBucketLocation: "Buckets with a LocationConstraint of EU reside in eu-west-1."
+    _bucket(s3)
+    _answering_with(s3, "GetBucketLocation", {"LocationConstraint": "EU"})
+    assert [p.message for p in preflight.check_bucket(s3, _source(region=region))] == problems
+
+
+def test_ownership_controls_the_caller_may_not_read_are_a_warning_naming_the_permission(s3: Any) -> None:
+    _bucket(s3)
+    _answering(s3, "GetBucketOwnershipControls", "AccessDenied", "Access Denied", 403)
+    (problem,) = preflight.check_bucket(s3, _source())
+    assert (problem.blocking, problem.denied) == (False, True)
+    assert problem.message.startswith("Access denied reading bucket trail-logs (s3:GetBucketOwnershipControls); the "
+                                      "check was skipped. The caller needs s3:GetBucketOwnershipControls on it")
 
 
 def test_missing_bucket_is_blocking(s3: Any) -> None:
@@ -508,3 +545,70 @@ def test_the_create_check_stops_listing_at_the_first_file_of_the_window(s3: Any)
 
 def test_the_s3_client_asks_the_buckets_own_region() -> None:
     assert preflight.s3_client("eu-central-1").meta.region_name == "eu-central-1"
+
+
+def test_the_whole_preflight_of_a_kms_bucket_names_the_missing_decrypt_and_the_bucket_policy_both(s3: Any) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=10), boto3_put(s3, BUCKET))
+    key = admin_client("kms").create_key()["KeyMetadata"]["Arn"]
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+    iam = admin_client("iam")
+    role = iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    report = preflight.run_preflight(s3, _source(), WEEK, iam=iam, role_arn=role, sample_size=0)
+    assert [(p.blocking, p.message.split(",")[0].split(" does not")[0]) for p in report.problems] == [
+        (True, f"The logs are encrypted with KMS key {key}"),
+        (False, "The policy of bucket trail-logs"),
+        (False, "Digest files under AWSLogs/111122223333/CloudTrail-Digest/ are not events; the import skips them."),
+    ]
+
+
+def test_the_digest_notice_names_the_first_three_accounts_digest_prefixes(s3: Any) -> None:
+    _bucket(s3)
+    accounts = ("111111111111", "222222222222", "333333333333", "444444444444")
+    write_trail_logs(TrailLayout(days=10, accounts=accounts, stray_object=False), boto3_put(s3, BUCKET))
+    report = preflight.run_preflight(s3, _source(), WEEK, sample_size=0)
+    assert [p.message for p in report.problems] == [
+        "Digest files under AWSLogs/111111111111/CloudTrail-Digest/, AWSLogs/222222222222/CloudTrail-Digest/, "
+        "AWSLogs/333333333333/CloudTrail-Digest/ are not events; the import skips them."]
+
+
+@pytest.mark.parametrize(("sample_size", "read"), [(1, [0]), (2, [0, 6]), (4, [0, 3, 6, 9])])
+def test_the_sample_read_for_the_estimate_is_spread_over_the_window(
+        s3: Any, sample_size: int, read: list[int]) -> None:
+    _bucket(s3)
+    layout = TrailLayout(days=3, files_per_day=4, regions=("us-east-1",), digests=False, stray_object=False)
+    write_trail_logs(layout, boto3_put(s3, BUCKET))
+    files = [key for key, _, _, _ in layout.log_files()]
+    assert len(files) == 12
+    fetched: list[str] = []
+    s3.meta.events.register("before-call.s3.GetObject", lambda params, **_: fetched.append(params["url_path"]))
+    report = preflight.run_preflight(s3, _source(), ImportWindow(layout.start, None), sample_size=sample_size)
+    assert [path.rsplit("/", 1)[-1] for path in fetched] == [files[n].rsplit("/", 1)[-1] for n in read]
+    assert report.sampled_files == sample_size
+    # Every file holds as many records: scaled by stored bytes, the sample's count is the window's, near enough.
+    assert report.events == pytest.approx(12 * layout.records_per_file, rel=0.05)
+
+
+def test_the_create_check_goes_on_to_the_next_region_only_while_it_has_found_no_file(s3: Any) -> None:
+    _bucket(s3)
+    layout = TrailLayout(start=datetime(2024, 1, 8, tzinfo=UTC), days=1, files_per_day=1, digests=False,
+                         stray_object=False)  # one file in each of three regions
+    write_trail_logs(layout, boto3_put(s3, BUCKET))
+    listings: list[str] = []
+    s3.meta.events.register("before-call.s3.ListObjectsV2", lambda params, **_: listings.append(params["url_path"]))
+    assert preflight.check_source(s3, _source(), WEEK) == []
+    # AWSLogs/, the account, CloudTrail/, then the first region's window, which holds the one file needed.
+    assert len(listings) == 4
+
+
+def test_the_json_report_names_fifty_stray_objects_and_counts_them_all(s3: Any) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=10, stray_object=False), boto3_put(s3, BUCKET))
+    for n in range(60):
+        s3.put_object(Bucket=BUCKET, Key=f"AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/09/note-{n:02d}.txt",
+                      Body=b"not a log")
+    report = preflight.run_preflight(s3, _source(), WEEK, sample_size=0)
+    assert report.as_dict()["other_objects"] == [
+        f"AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/09/note-{n:02d}.txt" for n in range(50)]
+    assert any(p.message.startswith("60 object(s) are not CloudTrail log files") for p in report.problems)
