@@ -218,7 +218,7 @@ def run(modules: list[str], results: dict[str, Any]) -> dict[str, Any]:
     resumed = set(restore(modules))
     without_cdk()
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=_env(), check=False)
+    _mutmut_run([])
     elapsed = time.monotonic() - started
     remember(modules, caught_by_mypy())
     found: dict[str, Any] = {}
@@ -233,12 +233,15 @@ def rerun_survivors(modules: list[str], results: dict[str, Any], only: list[str]
     """Run the last run's survivors of ``modules`` again against the tests as they are now: after tests were added
     for them, this costs their own mutants, not the whole modules'. The staging tree of the last run is reused
     while its sources are today's; otherwise a fresh one is staged with the kept results."""
-    def current(module: str) -> bool:
-        relative = f"{module.replace('.', '/')}.py"
-        staged = STAGE / "src" / "trail_import_handler" / relative
-        return _meta_path(module).exists() and staged.read_bytes() == (PACKAGE / relative).read_bytes()
+    def current() -> bool:
+        # The whole package, not only these modules: tests written against a changed module fail in mutmut's clean
+        # run of a tree staged before the change.
+        staged = STAGE / "src" / "trail_import_handler"
+        return all(_meta_path(m).exists() for m in modules) and all(
+            (staged / p.relative_to(PACKAGE)).is_file()
+            and (staged / p.relative_to(PACKAGE)).read_bytes() == p.read_bytes() for p in PACKAGE.rglob("*.py"))
 
-    if all(current(m) for m in modules):
+    if current():
         for tests in (STAGE / "tests", STAGE / "mutants" / "tests"):
             shutil.rmtree(tests)
             shutil.copytree(ROOT / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
@@ -249,7 +252,7 @@ def rerun_survivors(modules: list[str], results: dict[str, Any], only: list[str]
     names = [s["mutant"] for m in modules for s in results.get(m, {}).get("survivors", [])
              if not only or any(part in s["mutant"] for part in only)]
     if names:
-        subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=_env(), check=False)
+        _mutmut_run(names)
     remember(modules, caught_by_mypy())
     commit = _head()
     found: dict[str, Any] = {}
@@ -257,6 +260,13 @@ def rerun_survivors(modules: list[str], results: dict[str, Any], only: list[str]
         which = f"{len(names)} chosen survivors" if only else "survivors"
         found |= collect([module], f"{results.get(module, {}).get('commit', '')}, {which} rerun at {commit}")
     return found
+
+
+def _mutmut_run(names: list[str]) -> None:
+    """``mutmut run`` in the staging tree; a run that failed (its clean tests or stats, say) keeps nothing."""
+    ran = subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=STAGE, env=_env(), check=False)
+    if ran.returncode != 0:
+        sys.exit(f"mutmut run failed (exit {ran.returncode}) in {STAGE}: no results kept; its output says why")
 
 
 def collect(modules: list[str], commit: str) -> dict[str, Any]:
