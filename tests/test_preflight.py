@@ -157,7 +157,10 @@ def test_a_region_with_more_files_in_the_window_than_one_listing_page_is_read_to
     _bucket(s3)
     backend = s3_backends["123456789012"]["aws"]
     busy = TrailLayout(days=46, files_per_day=24, regions=("us-east-1",), digests=False, stray_object=False)
-    write_trail_logs(busy, lambda key, body: backend.put_object(BUCKET, key, body), compact=True)
+    def put(key: str, body: bytes) -> None:
+        backend.put_object(BUCKET, key, body)
+
+    write_trail_logs(busy, put, compact=True)
     window = ImportWindow(busy.start, busy.start + timedelta(days=46))
     report = preflight.run_preflight(s3, _source(), window, sample_size=0)
     expected = [key for key, _, _, _ in busy.log_files()]
