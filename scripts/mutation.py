@@ -237,9 +237,9 @@ def rerun_survivors(modules: list[str], results: dict[str, Any], only: list[str]
         # The whole package, not only these modules: tests written against a changed module fail in mutmut's clean
         # run of a tree staged before the change.
         staged = STAGE / "src" / "trail_import_handler"
+        copies = ((staged / source.relative_to(PACKAGE), source) for source in PACKAGE.rglob("*.py"))
         return all(_meta_path(m).exists() for m in modules) and all(
-            (staged / p.relative_to(PACKAGE)).is_file()
-            and (staged / p.relative_to(PACKAGE)).read_bytes() == p.read_bytes() for p in PACKAGE.rglob("*.py"))
+            copy.is_file() and copy.read_bytes() == source.read_bytes() for copy, source in copies)
 
     if current():
         for tests in (STAGE / "tests", STAGE / "mutants" / "tests"):

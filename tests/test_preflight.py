@@ -35,6 +35,13 @@ def _source(prefix: str = "", region: str = "us-east-1") -> ImportSource:
     return ImportSource(uri, region, "arn:aws:iam::111122223333:role/TrailImportAccess")
 
 
+def _put_direct(key: str, body: bytes) -> None:
+    """Into moto's bucket without a request each: for layouts of thousands of files."""
+    from moto.s3.models import s3_backends
+
+    s3_backends["123456789012"]["aws"].put_object(BUCKET, key, body)
+
+
 @pytest.fixture
 def s3(aws: CloudTrailImportSimulator) -> Any:
     return admin_client("s3")
@@ -124,17 +131,11 @@ def test_a_prefix_down_to_an_account_its_regions_or_one_region_is_walked_from_th
 
 
 def test_a_week_of_a_year_of_logs_in_three_regions_lists_far_less_than_the_whole_prefix(aws: Any) -> None:
-    from moto.s3.models import s3_backends
-
     s3 = admin_client("s3")
     _bucket(s3)
-    backend = s3_backends["123456789012"]["aws"]
     year = TrailLayout(days=366, files_per_day=24, digests=False, stray_object=False)
 
-    def put(key: str, body: bytes) -> None:
-        backend.put_object(BUCKET, key, body)
-
-    total = write_trail_logs(year, put, compact=True)
+    total = write_trail_logs(year, _put_direct, compact=True)
     window = ImportWindow(datetime(2024, 6, 10, tzinfo=UTC), datetime(2024, 6, 16, 23, 59, tzinfo=UTC))
     report = preflight.run_preflight(s3, _source(), window, sample_size=0)
     expected = sorted(key for key, _, _, at in year.log_files() if datetime(2024, 6, 10, tzinfo=UTC) <= at
@@ -151,16 +152,10 @@ def test_a_week_of_a_year_of_logs_in_three_regions_lists_far_less_than_the_whole
 
 
 def test_a_region_with_more_files_in_the_window_than_one_listing_page_is_read_to_its_last_file(aws: Any) -> None:
-    from moto.s3.models import s3_backends
-
     s3 = admin_client("s3")
     _bucket(s3)
-    backend = s3_backends["123456789012"]["aws"]
     busy = TrailLayout(days=46, files_per_day=24, regions=("us-east-1",), digests=False, stray_object=False)
-    def put(key: str, body: bytes) -> None:
-        backend.put_object(BUCKET, key, body)
-
-    write_trail_logs(busy, put, compact=True)
+    write_trail_logs(busy, _put_direct, compact=True)
     window = ImportWindow(busy.start, busy.start + timedelta(days=46))
     report = preflight.run_preflight(s3, _source(), window, sample_size=0)
     expected = [key for key, _, _, _ in busy.log_files()]
@@ -190,16 +185,21 @@ def test_acls_enabled_is_blocking(s3: Any, ownership: str | None, named: str) ->
         "ACLs disabled: set Object Ownership to BucketOwnerEnforced."))
 
 
-def _answering_with(client: Any, operation: str, parsed: dict[str, Any]) -> Any:
-    """``client``, whose ``operation`` is answered ``parsed`` (an answer moto does not give)."""
+def _answering_with(client: Any, operation: str, parsed: dict[str, Any], status: int = 200) -> Any:
+    """``client``, whose ``operation`` is answered ``parsed`` with HTTP ``status`` (an answer moto does not give)."""
     from botocore.awsrequest import AWSResponse
     from botocore.compat import HTTPHeaders
 
     def answer(**_: Any) -> Any:
-        return AWSResponse("https://s3.amazonaws.com/", 200, HTTPHeaders(), None), {
-            **parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        return AWSResponse("https://s3.amazonaws.com/", status, HTTPHeaders(), None), {
+            **parsed, "ResponseMetadata": {"HTTPStatusCode": status}}
     client.meta.events.register_first(f"before-call.s3.{operation}", answer)
     return client
+
+
+def _answering(client: Any, operation: str, code: str, message: str, status: int) -> Any:
+    """``client``, whose ``operation`` gets the error answer S3 gives with ``code``."""
+    return _answering_with(client, operation, {"Error": {"Code": code, "Message": message}}, status)
 
 
 @pytest.mark.parametrize(("region", "problems"), [
@@ -226,18 +226,6 @@ def test_ownership_controls_the_caller_may_not_read_are_a_warning_naming_the_per
 def test_missing_bucket_is_blocking(s3: Any) -> None:
     (problem,) = preflight.check_bucket(s3, _source())
     assert (problem.blocking, problem.message) == (True, "Bucket trail-logs does not exist: check S3LocationUri.")
-
-
-def _answering(client: Any, operation: str, code: str, message: str, status: int) -> Any:
-    """``client``, whose ``operation`` gets the error answer S3 gives with ``code``."""
-    from botocore.awsrequest import AWSResponse
-    from botocore.compat import HTTPHeaders
-
-    def answer(**_: Any) -> Any:
-        return AWSResponse("https://s3.amazonaws.com/", status, HTTPHeaders(), None), {
-            "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
-    client.meta.events.register_first(f"before-call.s3.{operation}", answer)
-    return client
 
 
 def test_a_bucket_s3_cannot_answer_for_is_blocking_with_s3s_own_words(s3: Any) -> None:
