@@ -132,9 +132,11 @@ def test_an_organization_store_whose_management_account_cannot_be_read_warns_and
 
 
 def _preflight_command(aws: CloudTrailImportSimulator, destination: str, *window: str) -> Any:
-    """The command line's preflight of the bucket into ``destination``, as a person types it."""
-    return CliRunner().invoke(main, ["--region", "us-east-1", "preflight", f"s3://{BUCKET}", "--bucket-region",
-                                     "us-east-1", "--destination", destination, *window], obj={"sleep": aws.advance})
+    """The command line's preflight of the bucket into ``destination``, as a person types it and reads it on a
+    terminal."""
+    return CliRunner().invoke(main, ["--region", "us-east-1", "--output", "table", "preflight", f"s3://{BUCKET}",
+                                     "--bucket-region", "us-east-1", "--destination", destination, *window],
+                              obj={"sleep": aws.advance})
 
 
 class TestThePreflightCommand:

@@ -177,11 +177,25 @@ def test_the_text_report_names_each_problem_and_sums_up(world: Any) -> None:
     archive = _archive(world)
     archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
     archive.delete(archive.log_keys[6])
-    result = _verify(f"s3://{BUCKET}", *WINDOW)
+    result = _verify(f"s3://{BUCKET}", *WINDOW, "--output", "table")
     assert result.exit_code == 1
     assert f"log-missing  {ACCOUNT} {REGION}  {archive.log_keys[6]}" in result.output
     assert "A log file a digest names is not in the bucket" in result.output
     assert result.output.rstrip().endswith("NOT intact: 1 problem(s).")
+
+
+def test_the_piped_report_is_one_record_a_line(world: Any) -> None:
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=2), 16)
+    archive.delete(archive.log_keys[6])
+    result = _verify(f"s3://{BUCKET}", *WINDOW)
+    assert result.exit_code == 1
+    slice_, problem, total = (line.split("\t") for line in result.output.splitlines())
+    # 13 digests cover the window from 00:00 to 12:00; 12 of their 13 log files are there.
+    assert slice_ == ["slice", ACCOUNT, REGION, "13", "0", "0", "12", "0", "1", "0", "33"]
+    assert problem[:5] == ["problem", "log-missing", ACCOUNT, REGION, archive.log_keys[6]]
+    assert problem[5].startswith("A log file a digest names is not in the bucket")
+    assert total == ["total", "13", "13", "0", "not-intact"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -199,7 +213,8 @@ def test_a_bad_window_exits_2_naming_the_option(world: Any, args: list[str], mes
 def test_a_missing_bucket_exits_2_and_says_so(world: Any) -> None:
     result = _verify("s3://no-such-bucket", *WINDOW)
     assert result.exit_code == 2
-    assert "NoSuchBucket" in result.output
+    assert result.output == ("Error: ListObjectsV2 on bucket no-such-bucket failed with NoSuchBucket (The specified "
+                             "bucket does not exist): check the bucket name in SOURCE.\n")
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
@@ -210,7 +225,8 @@ def test_denied_list_public_keys_exits_2_naming_the_call(world: Any) -> None:
     simulator.inject_fault("ListPublicKeys", "AccessDeniedException", message="not authorized to ListPublicKeys")
     result = _verify(f"s3://{BUCKET}", *WINDOW)
     assert result.exit_code == 2
-    assert "Access denied calling ListPublicKeys" in result.output
+    assert result.output == ("Error: ListPublicKeys failed with AccessDeniedException (not authorized to "
+                             "ListPublicKeys): your credentials need permission for ListPublicKeys.\n")
 
 
 # --- what the report counts and says, scenario by scenario -------------------------------------------------------
@@ -445,7 +461,7 @@ def test_accounts_and_regions_can_be_chosen_and_the_rest_is_not_read(world: Any)
     for account, region in (("111122223333", REGION), ("111122223333", "eu-west-1"), ("444455556666", REGION)):
         archive.delete(next(k for k in archive.log_keys if f"{account}_CloudTrail_{region}_20240301T05" in k))
     report = _report(_verify(f"s3://{BUCKET}", *WINDOW, "--json", "--account", "444455556666",
-                             "--region", "eu-west-1"))
+                             "--log-region", "eu-west-1"))
     assert (report["problems"], report["digests"]["valid"], report["logFiles"]["valid"]) == ([], 13, 13)
 
 

@@ -231,5 +231,6 @@ def test_a_log_file_the_bucket_will_not_hand_over_stops_verification_with_exit_2
     with serving(snapshot, simulator) as (where, _):
         mine = ours(where, f"s3://{BUCKET}", START, END)
     assert mine.exit_code == 2, mine.output
-    assert "Access denied calling GetObject" in mine.output
+    assert f"Error: GetObject on bucket {BUCKET} failed with AccessDenied" in mine.output
+    assert mine.output.endswith("your credentials need permission for GetObject.\n")
     assert "Traceback" not in mine.output

@@ -17,6 +17,8 @@ from trail_import_handler.verification import Archive, PublicKeys, Report
 from trail_import_handler.verification import verify as verify_archive
 
 from ._cli_errors import _aws_errors
+from ._cli_output import Printer
+from ._cli_settings import color, global_options, output
 
 # ListPublicKeys is asked around the window: a digest near its edge may be signed by the key of the next hours.
 _KEY_MARGIN = timedelta(hours=4)
@@ -46,12 +48,16 @@ def _source(text: str) -> tuple[str, str]:
 @click.option("--end", required=True, help="End of the window (not included), ISO 8601 with an offset.")
 @click.option("--account", "accounts", multiple=True, help="Only this account (repeat for more). Default: every "
                                                           "account under SOURCE, organization prefixes included.")
-@click.option("--region", "regions", multiple=True, help="Only this region (repeat for more). Default: every region.")
+@click.option("--log-region", "regions", multiple=True,
+              help="Only the logs of this region (repeat for more). Default: every region. (--region is where "
+                   "AWS is reached, as for every command.)")
 @click.option("--chain-only", is_flag=True, help="Check the digests and that every named log file exists, without "
                                                  "reading the log files (no hashes, no event counts).")
 @click.option("--workers", default=16, show_default=True, type=click.IntRange(1, 256),
               help="Requests under way at once.")
-@click.option("--json", "as_json", is_flag=True, help="Print only the report, as JSON (README: Verifying an archive).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the report, as JSON (README: Verifying an archive; "
+                                                      "short for --output json).")
+@global_options
 @click.pass_obj
 def verify(obj: dict[str, Any], source: str, start: str, end: str, accounts: tuple[str, ...],
            regions: tuple[str, ...], chain_only: bool, workers: int, as_json: bool) -> None:
@@ -61,7 +67,8 @@ def verify(obj: dict[str, Any], source: str, start: str, end: str, accounts: tup
     window = Archive(bucket, prefix, _time("--start", start), _time("--end", end), accounts, regions)
     if window.start >= window.end:
         raise click.BadParameter(f"{start} is not before --end {end}", param_hint="--start")
-    progress = _Progress(enabled=not as_json and sys.stderr.isatty())
+    form = output(obj, as_json)
+    progress = _Progress(enabled=form != "json" and sys.stderr.isatty())
 
     @_aws_errors
     def run() -> Report:
@@ -71,10 +78,10 @@ def verify(obj: dict[str, Any], source: str, start: str, end: str, accounts: tup
 
     report = run()
     progress.close()
-    if as_json:
+    if form == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        _print(report)
+        _print(report, Printer(form, color(obj)))
     if not report.intact:
         raise SystemExit(1)
 
@@ -110,20 +117,34 @@ class _Progress:
             click.echo(err=True)
 
 
-def _print(report: Report) -> None:
+def _print(report: Report, printer: Printer) -> None:
     digests, logs = report.total("digests"), report.total("log_files")
-    click.echo(f"Verified {report.source} from {report.start:%Y-%m-%dT%H:%M:%SZ} to {report.end:%Y-%m-%dT%H:%M:%SZ}"
-               f"{'' if report.deep else ' (chain only)'}.")
-    click.echo(f"{'account':<14}{'region':<16}{'digests ok/bad/missing':>24}{'log files ok/bad/missing/unnamed':>36}"
-               f"{'events':>10}")
-    for (account, region), s in sorted(report.slices.items()):
-        click.echo(f"{account:<14}{region:<16}{f'{s.digests.valid}/{s.digests.invalid}/{s.digests.missing}':>24}"
-                   f"{f'{s.log_files.valid}/{s.log_files.invalid}/{s.log_files.missing}/{s.log_files.not_covered}':>36}"
-                   f"{s.events_in_window if report.deep else '-':>10}")
-    for heading, findings in (("Problems", report.problems), ("Notices", report.notices)):
-        if findings:
-            click.echo(f"\n{heading}:")
-            for f in sorted(findings, key=lambda f: (f.account, f.region, f.key or "", f.kind)):
-                click.echo(f"  {f.kind}  {f.account} {f.region}  {f.key or '(no key)'}\n    {f.message}")
-    click.echo(f"\n{digests.checked} digests, {logs.checked} log files checked, {logs.not_covered} unnamed. "
-               + ("Intact." if report.intact else f"NOT intact: {len(report.problems)} problem(s)."))
+    slices = [(account, region, [str(n) for n in (s.digests.valid, s.digests.invalid, s.digests.missing)],
+               [str(n) for n in (s.log_files.valid, s.log_files.invalid, s.log_files.missing, s.log_files.not_covered)],
+               str(s.events_in_window) if report.deep else "-")
+              for (account, region), s in sorted(report.slices.items())]
+    findings = [(heading, f) for heading, found in (("problem", report.problems), ("notice", report.notices))
+                for f in sorted(found, key=lambda f: (f.account, f.region, f.key or "", f.kind))]
+    if printer.form == "text":
+        # One record per line, its type first, fields separated by tabs: for cut, awk and grep.
+        printer.table([], [["slice", account, region, *digests_, *logs_, events]
+                           for account, region, digests_, logs_, events in slices])
+        printer.table([], [[heading, f.kind, f.account, f.region, f.key or "", f.message] for heading, f in findings])
+        printer.table([], [["total", str(digests.checked), str(logs.checked), str(logs.not_covered),
+                            "intact" if report.intact else "not-intact"]])
+        return
+    printer.line(f"Verified {report.source} from {report.start:%Y-%m-%dT%H:%M:%SZ} to {report.end:%Y-%m-%dT%H:%M:%SZ}"
+                 f"{'' if report.deep else ' (chain only)'}.")
+    printer.table(["account", "region", "digests ok/bad/missing", "log files ok/bad/missing/unnamed", "events"],
+                  [[account, region, "/".join(digests_), "/".join(logs_), events]
+                   for account, region, digests_, logs_, events in slices])
+    for heading in ("problem", "notice"):
+        listed = [f for h, f in findings if h == heading]
+        if listed:
+            printer.line(f"\n{heading.capitalize()}s:")
+            for f in listed:
+                printer.line(f"  {printer.word(heading)} {f.kind}  {f.account} {f.region}  {f.key or '(no key)'}\n"
+                             f"    {f.message}")
+    verdict = "Intact." if report.intact else f"NOT intact: {len(report.problems)} problem(s)."
+    printer.line(f"\n{digests.checked} digests, {logs.checked} log files checked, {logs.not_covered} unnamed. "
+                 + printer.word(verdict, meaning="Intact." if report.intact else "problem"))

@@ -56,8 +56,8 @@ class Connection:
         operation = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
         body = request.body or b"{}"
         params = request_params(body if isinstance(body, bytes) else str(body).encode())
-        status, data = answer_json(self.simulator, operation, params, self.caller)
-        headers: Any = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "sim-" + operation}
+        status, data, content_type = answer_json(self.simulator, operation, params, self.caller)
+        headers: Any = {"Content-Type": content_type, "x-amzn-RequestId": "sim-" + operation}
         return AWSResponse(request.url, status, headers, _Body(data))
 
 
@@ -79,13 +79,16 @@ def request_params(body: bytes) -> dict[str, Any]:
 
 
 def answer_json(simulator: CloudTrailImportSimulator, operation: str, params: dict[str, Any],
-                caller: str | None = None) -> tuple[int, bytes]:
-    """The simulator's answer to one request, as the JSON 1.1 protocol carries it: status and body."""
+                caller: str | None = None) -> tuple[int, bytes, str]:
+    """The simulator's answer to one request, as the JSON 1.1 protocol carries it: status, body and content type
+    (a web page's, when something other than the service answered)."""
     try:
         status, answer = 200, simulator.handle(operation, params, caller)
     except ServiceError as error:
+        if error.page is not None:
+            return error.status, error.page.encode(), "text/html"
         status, answer = error.status, {"__type": error.code, "message": error.message}
-    return status, json.dumps(answer, default=_encode).encode()
+    return status, json.dumps(answer, default=_encode).encode(), "application/x-amz-json-1.1"
 
 
 class SimulatedTime:

@@ -22,9 +22,9 @@ class _Handler(BaseHTTPRequestHandler):
         operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with self.lock:
-            status, data = answer_json(self.simulator, operation, request_params(body))
+            status, data, content_type = answer_json(self.simulator, operation, request_params(body))
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Type", content_type)
         self.send_header("x-amzn-RequestId", "sim-" + operation)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """An error answer, with the code the service model defines."""
+    """An error answer, with the code the service model defines; or, with ``page``, a web page that something
+    between the caller and the service (a proxy, a load balancer) answered instead."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, page: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.page = page

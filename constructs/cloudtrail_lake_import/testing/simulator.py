@@ -62,6 +62,7 @@ class Fault:
     status: int
     message: str
     applied: bool
+    page: str | None = None
 
 
 @dataclass
@@ -145,6 +146,15 @@ class CloudTrailImportSimulator:
         queue = self._faults.setdefault(operation, deque())
         queue.extend(Fault(code, status, message, applied) for _ in range(times))
 
+    def answer_with_page(self, operation: str, status: int = 503, *, times: int = 1,
+                         page: str = "<html><head><title>503 Service Temporarily Unavailable</title></head>"
+                                     "<body><center><h1>503 Service Temporarily Unavailable</h1></center>"
+                                     "</body></html>") -> None:
+        """The next ``times`` requests of ``operation`` are answered by a web page with ``status``, as a proxy or
+        load balancer between the caller and CloudTrail answers when it cannot reach it."""
+        queue = self._faults.setdefault(operation, deque())
+        queue.extend(Fault("", status, "", False, page) for _ in range(times))
+
     def throttle(self, operation: str, per_second: float) -> None:
         """Answer ``operation`` with ThrottlingException beyond ``per_second`` requests a second, on this clock.
 
@@ -224,7 +234,7 @@ class CloudTrailImportSimulator:
             if rate is not None and not rate.take(self.now):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
             if fault is not None and not fault.applied:
-                raise ServiceError(fault.code, fault.message, fault.status)
+                raise ServiceError(fault.code, fault.message, fault.status, fault.page)
             method = getattr(self, "_op_" + operation, None)
             if method is None:
                 raise ServiceError("UnsupportedOperationException", f"{operation} is not simulated.")
