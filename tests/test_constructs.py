@@ -301,12 +301,84 @@ def test_existing_access_role_is_used_as_given() -> None:
         ({"timeout": cdk.Duration.seconds(90)}, "timeout must be whole minutes from 1 to 55"),
         ({"max_failed_entries": -1}, "max_failed_entries must be a whole number from 0 to 9223372036854775807"),
         ({"event_data_store": "my-store"}, "event_data_store must be a CfnEventDataStore or an event data store ARN"),
-        ({"source_prefix": "a//b"}, "source_prefix must not contain '//'"),
+        ({"source_prefix": "a//b"},
+         "source_prefix: expected a key prefix within source_bucket, such as 'org-trail' or "
+         "'org-trail/AWSLogs/o-a1b2c3d4e5' (at most 1,024 characters, no '//'; a leading or trailing '/' is dropped); "
+         "got 'a//b'"),
+        ({"source_prefix": "s3://trail-logs/org-trail"},
+         "source_prefix: expected a key prefix within source_bucket, such as 'org-trail' or "
+         "'org-trail/AWSLogs/o-a1b2c3d4e5' (at most 1,024 characters, no '//'; a leading or trailing '/' is dropped), "
+         "not a URI (the bucket is source_bucket); got 's3://trail-logs/org-trail'"),
+        ({"source_prefix": "a" * 1025}, "source_prefix: expected a key prefix within source_bucket"),
     ],
 )
 def test_concrete_bad_values_fail_synthesis_naming_the_prop(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         _import(_stack(), **overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"start_time": "2024-01-01"}, "start_time: expected a timezone-aware datetime, such as datetime(2024, 1, 1, "
+                                       "tzinfo=timezone.utc); got str '2024-01-01'"),
+        ({"end_time": 1719792000}, "end_time: expected a timezone-aware datetime, such as datetime(2024, 1, 1, "
+                                   "tzinfo=timezone.utc); got int 1719792000"),
+        ({"wait_for_completion": "false"}, "wait_for_completion: expected True or False; got str 'false'"),
+        ({"preflight": 0}, "preflight: expected True or False; got int 0"),
+        ({"max_failed_entries": "5"}, "max_failed_entries: expected a whole number (an int); got str '5'"),
+        ({"max_failed_entries": True}, "max_failed_entries: expected a whole number (an int); got bool True"),
+        ({"timeout": 55}, "timeout: expected a Duration, such as Duration.minutes(55); got int 55"),
+        ({"retry_token": 2}, "retry_token: expected a string; got int 2"),
+        ({"removal_policy": "RETAIN"}, "removal_policy: expected a RemovalPolicy, such as RemovalPolicy.RETAIN; "
+                                       "got str 'RETAIN'"),
+        ({"source_prefix": ["org-trail"]}, "source_prefix: expected a string; got list ['org-trail']"),
+        ({"source_bucket": "trail-logs"}, "source_bucket: expected an s3.IBucket, such as "
+                                          "s3.Bucket.from_bucket_name(self, 'TrailLogs', 'my-trail-logs'); "
+                                          "got str 'trail-logs'"),
+        ({"access_role": "arn:aws:iam::111122223333:role/ImportRole"},
+         "access_role: expected an iam.IRole, such as iam.Role.from_role_arn(self, 'ImportRole', arn); "
+         "got str 'arn:aws:iam::111122223333:role/ImportRole'"),
+        ({"encryption_key": "alias/trail-logs"}, "encryption_key: expected a kms.IKey, such as "
+                                                 "kms.Key.from_key_arn(self, 'TrailKey', arn); got str "
+                                                 "'alias/trail-logs'"),
+        ({"event_data_store": 42}, "event_data_store: expected a CfnEventDataStore or an event data store ARN (a "
+                                   "string); got int 42"),
+        ({"monitor": "monitor"}, "monitor: expected an ImportMonitor; got str 'monitor'"),
+        ({"resource_type": "TrailLogs::CloudTrailLake::Import"},
+         "resource_type: expected a ResourceTypeRegistration; got str 'TrailLogs::CloudTrailLake::Import'"),
+    ],
+)
+def test_a_prop_of_the_wrong_type_is_named_with_the_type_expected(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError, match="^" + re.escape(message) + "$"):
+        _import(_stack(), **overrides)
+
+
+def test_a_bucket_given_as_its_name_to_the_access_role_is_named() -> None:
+    with pytest.raises(TypeError, match=re.escape("source_bucket: expected an s3.IBucket")):
+        ImportAccessRole(_stack(), "Role", source_bucket="trail-logs")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=re.escape("not a URI (the bucket is source_bucket)")):
+        stack = _stack()
+        ImportAccessRole(stack, "Role", source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs"),
+                         source_prefix="s3://trail-logs/org-trail")
+
+
+def test_imported_roles_keys_and_buckets_are_of_their_types() -> None:
+    stack = _stack()
+    role = aws_iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::111122223333:role/ImportRole")
+    key = aws_kms.Key.from_key_arn(stack, "Key", "arn:aws:kms:eu-west-1:111122223333:key/"
+                                                 "1234abcd-12ab-34cd-56ef-1234567890ab")
+    _import(stack, access_role=role, encryption_key=key, timeout=cdk.Duration.minutes(30))
+    Template.from_stack(stack).has_resource_properties("Custom::CloudTrailLakeImport", {
+        "S3BucketAccessRoleArn": "arn:aws:iam::111122223333:role/ImportRole"})
+
+
+@pytest.mark.parametrize("prefix", ["/org-trail", "org-trail/", "/org-trail/"])
+def test_a_leading_or_trailing_slash_of_the_prefix_is_dropped(prefix: str) -> None:
+    stack = _stack()
+    _import(stack, source_prefix=prefix)
+    Template.from_stack(stack).has_resource_properties("Custom::CloudTrailLakeImport", {
+        "S3LocationUri": "s3://trail-logs/org-trail"})
 
 
 def test_tokens_pass_through_to_the_handlers_own_checks() -> None:

@@ -6,6 +6,7 @@ from aws_cdk import Annotations, Names, Stack, Token, aws_iam, aws_kms, aws_s3
 from constructs import Construct
 
 from ._nag import acknowledge_wildcard
+from ._prop_types import BUCKET, KEY, TEXT, check, check_source_prefix
 from .source_access import SourceAccess, key_limited_to_bucket, named_arn, source_access
 
 
@@ -43,7 +44,8 @@ class ImportAccessRole(Construct):
     ) -> None:
         """
         :param source_bucket: the bucket that holds the trail logs.
-        :param source_prefix: the key prefix of the logs. Default: the whole bucket.
+        :param source_prefix: the key prefix of the logs within the bucket, such as ``org-trail`` (not an
+            ``s3://`` URI); a leading or trailing ``/`` is dropped. Default: the whole bucket.
         :param event_data_store_arn: the destination event data store. Default: any event data store
             of this account and region (``eventdatastore/*``), for a role made before its store.
         :param encryption_key: the KMS key of SSE-KMS encrypted logs. Default: the bucket's own key, if any.
@@ -53,6 +55,12 @@ class ImportAccessRole(Construct):
             ``ResourceTypeRegistration`` may pass roles by default). Default: ``/``.
         """
         super().__init__(scope, construct_id)
+        check("source_bucket", source_bucket, BUCKET, required=True)
+        for name, value, expected in (("event_data_store_arn", event_data_store_arn, TEXT),
+                                      ("encryption_key", encryption_key, KEY), ("role_name", role_name, TEXT),
+                                      ("path", path, TEXT)):
+            check(name, value, expected)
+        check_source_prefix(source_prefix)
         stack = Stack.of(self)
         key = encryption_key or source_bucket.encryption_key
         if role_name is None and not all(_policy_in(stack, r) for r in (source_bucket, key) if r is not None):

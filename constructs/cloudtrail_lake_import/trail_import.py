@@ -23,6 +23,7 @@ from constructs import Construct
 
 from trail_import_handler.properties import MAX_FAILED_ENTRIES
 
+from ._prop_types import BUCKET, DURATION, FLAG, KEY, REMOVAL, ROLE, TEXT, TIME, WHOLE, check, check_source_prefix
 from .access_role import ImportAccessRole
 from .import_monitor import ImportMonitor
 from .import_provider import ImportProvider
@@ -72,7 +73,9 @@ class TrailImport(Construct):
         :param source_bucket: the bucket that holds the trail logs; its ACLs must be disabled. A bucket defined
             in this app, in any stack or account, gets the bucket (and key) policy statements the access role
             needs; for an imported bucket, an info annotation quotes them for its owner.
-        :param source_prefix: the key prefix of the logs, such as ``org-trail``. Default: the bucket's
+        :param source_prefix: the key prefix of the logs within the bucket, such as ``org-trail`` (not an
+            ``s3://`` URI). A leading or trailing ``/`` is dropped: ``org-trail/`` and ``/org-trail`` name the
+            prefix ``org-trail``, and the import reads ``s3://BUCKET/org-trail``. Default: the bucket's
             ``CloudTrail`` prefixes, as CloudTrail reads them.
         :param start_time: import log files dated from this time on (timezone-aware). Default: no lower bound.
         :param end_time: import log files dated before this time (timezone-aware). Default: no upper bound.
@@ -96,8 +99,20 @@ class TrailImport(Construct):
             stack, which this one then depends on. Default: the custom resource.
         """
         super().__init__(scope, construct_id)
+        check("source_bucket", source_bucket, BUCKET, required=True)
+        for name, value, expected in (
+                ("start_time", start_time, TIME), ("end_time", end_time, TIME), ("access_role", access_role, ROLE),
+                ("encryption_key", encryption_key, KEY),
+                ("wait_for_completion", wait_for_completion, FLAG), ("timeout", timeout, DURATION),
+                ("max_failed_entries", max_failed_entries, WHOLE), ("retry_token", retry_token, TEXT),
+                ("preflight", preflight, FLAG), ("removal_policy", removal_policy, REMOVAL),
+                ("monitor", monitor, ("an ImportMonitor", lambda v: isinstance(v, ImportMonitor))),
+                ("resource_type", resource_type,
+                 ("a ResourceTypeRegistration", lambda v: isinstance(v, ResourceTypeRegistration)))):
+            check(name, value, expected)
+        check_source_prefix(source_prefix)
         timeout = timeout or MAX_TIMEOUT
-        _check(start_time, end_time, timeout, max_failed_entries, source_prefix)
+        _check(start_time, end_time, timeout, max_failed_entries)
         destination = _destination_arn(event_data_store)
         self.destination_arn = destination
         """The destination event data store's ARN."""
@@ -197,8 +212,7 @@ class TrailImport(Construct):
         return self._attribute("PrefixesCompleted")
 
 
-def _check(start: datetime | None, end: datetime | None, timeout: Duration, max_failed: int,
-           prefix: str | None) -> None:
+def _check(start: datetime | None, end: datetime | None, timeout: Duration, max_failed: int) -> None:
     for name, value in (("start_time", start), ("end_time", end)):
         if value is not None and value.tzinfo is None:
             raise ValueError(f"{name} must be timezone-aware, such as datetime(2024, 1, 1, tzinfo=timezone.utc)")
@@ -211,13 +225,13 @@ def _check(start: datetime | None, end: datetime | None, timeout: Duration, max_
                              f"with room to answer); got {seconds} seconds")
     if not 0 <= max_failed <= MAX_FAILED_ENTRIES:
         raise ValueError(f"max_failed_entries must be a whole number from 0 to {MAX_FAILED_ENTRIES}; got {max_failed}")
-    if prefix and not Token.is_unresolved(prefix) and ("//" in prefix or len(prefix) > 1024):
-        raise ValueError(f"source_prefix must not contain '//' or exceed 1024 characters; got {prefix[:80]!r}")
 
 
 def _destination_arn(event_data_store: aws_cloudtrail.CfnEventDataStore | str) -> str:
     if isinstance(event_data_store, aws_cloudtrail.CfnEventDataStore):
         return event_data_store.attr_event_data_store_arn
+    check("event_data_store", event_data_store, ("a CfnEventDataStore or an event data store ARN (a string)",
+                                                 lambda value: isinstance(value, str)), required=True)
     if not Token.is_unresolved(event_data_store) and not _EVENT_DATA_STORE_ARN.fullmatch(event_data_store):
         raise ValueError(
             "event_data_store must be a CfnEventDataStore or an event data store ARN such as "
