@@ -357,10 +357,10 @@ def test_a_prop_of_the_wrong_type_is_named_with_the_type_expected(overrides: dic
 def test_a_bucket_given_as_its_name_to_the_access_role_is_named() -> None:
     with pytest.raises(TypeError, match=re.escape("source_bucket: expected an s3.IBucket")):
         ImportAccessRole(_stack(), "Role", source_bucket="trail-logs")  # type: ignore[arg-type]
+    stack = _stack()
+    bucket = aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs")
     with pytest.raises(ValueError, match=re.escape("not a URI (the bucket is source_bucket)")):
-        stack = _stack()
-        ImportAccessRole(stack, "Role", source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs"),
-                         source_prefix="s3://trail-logs/org-trail")
+        ImportAccessRole(stack, "Role", source_bucket=bucket, source_prefix="s3://trail-logs/org-trail")
 
 
 def test_imported_roles_keys_and_buckets_are_of_their_types() -> None:
@@ -510,3 +510,27 @@ def test_import_monitor_dashboard_body_is_valid_and_shows_each_watched_import() 
     for widget in body["widgets"]:
         assert {"type", "x", "y", "width", "height", "properties"} <= set(widget)
         assert widget["type"] in ("metric", "log")
+
+
+@pytest.mark.parametrize(
+    ("construct", "props", "message"),
+    [
+        ("ImportMonitor", {"schedule": 300},
+         "schedule: expected a Duration, such as Duration.minutes(55); got int 300"),
+        ("ImportMonitor", {"first_failures": "5"}, "first_failures: expected a whole number (an int); got str '5'"),
+        ("ResourceTypeRegistration", {"type_name": None}, "type_name: expected a string; got NoneType None"),
+        ("ResourceTypeRegistration", {"access_role_arns": "arn:aws:iam::111122223333:role/ImportRole"},
+         "access_role_arns: expected a list of strings; got str 'arn:aws:iam::111122223333:role/ImportRole'"),
+        ("ResourceTypeRegistration", {"preflight_buckets": ["trail-logs"]},
+         "preflight_buckets: expected a list of s3.IBuckets, such as s3.Bucket.from_bucket_name(self, 'TrailLogs', "
+         "'my-trail-logs'); got list ['trail-logs']"),
+        ("ResourceTypeRegistration", {"log_retention": 365},
+         "log_retention: expected an aws_logs.RetentionDays, such as RetentionDays.ONE_YEAR; got int 365"),
+    ],
+)
+def test_the_other_constructs_name_a_prop_of_the_wrong_type(construct: str, props: dict[str, Any],
+                                                            message: str) -> None:
+    import cloudtrail_lake_import
+
+    with pytest.raises(TypeError, match="^" + re.escape(message) + "$"):
+        getattr(cloudtrail_lake_import, construct)(_stack(), "It", **props)

@@ -30,6 +30,14 @@ BUCKET: Expected = ("an s3.IBucket, such as s3.Bucket.from_bucket_name(self, 'Tr
                     _jsii("bucket_arn"))
 ROLE: Expected = ("an iam.IRole, such as iam.Role.from_role_arn(self, 'ImportRole', arn)", _jsii("role_arn"))
 KEY: Expected = ("a kms.IKey, such as kms.Key.from_key_arn(self, 'TrailKey', arn)", _jsii("key_arn"))
+def each(expected: Expected) -> Expected:
+    """A list or tuple of ``expected`` (not a string, which is a sequence of characters)."""
+    form, fits = expected
+    kind, comma, example = form.removeprefix("a ").removeprefix("an ").partition(", ")
+    return (f"a list of {kind}s{comma}{example}",
+            lambda value: isinstance(value, (list, tuple)) and all(fits(item) for item in value))
+
+
 SOURCE_PREFIX_FORM = ("a key prefix within source_bucket, such as 'org-trail' or 'org-trail/AWSLogs/o-a1b2c3d4e5' "
                       "(at most 1,024 characters, no '//'; a leading or trailing '/' is dropped)")
 

@@ -24,6 +24,7 @@ from trail_import_handler.monitor import DETAIL_TYPE, FAILURES_ENV, NAMESPACE, S
 from ._asset import handler_code
 from ._function import handler_function
 from ._nag import acknowledge
+from ._prop_types import DURATION, WHOLE, check
 
 if TYPE_CHECKING:
     from .trail_import import TrailImport
@@ -55,6 +56,8 @@ class ImportMonitor(Construct):
         :param first_failures: how many failures a FAILED import's event carries. Default: 5.
         """
         super().__init__(scope, construct_id)
+        check("schedule", schedule, DURATION)
+        check("first_failures", first_failures, WHOLE, required=True)
         schedule = schedule or Duration.minutes(5)
         self._notifications = 0
         if not 1 <= first_failures <= 25:

@@ -29,6 +29,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from . import _handler_iam, _nag, _type_package
+from ._prop_types import BUCKET, TEXT, check, each
 
 DEFAULT_TYPE_NAME = "TrailLogs::CloudTrailLake::Import"
 ACCESS_ROLE_PATH = "/cloudtrail-lake-import/"
@@ -66,6 +67,11 @@ class ResourceTypeRegistration(Construct):
         :param log_retention: how long the handlers' logs are kept. Default: one year.
         """
         super().__init__(scope, construct_id)
+        check("type_name", type_name, TEXT, required=True)
+        check("access_role_arns", access_role_arns, each(TEXT))
+        check("preflight_buckets", preflight_buckets, each(BUCKET), required=True)
+        check("log_retention", log_retention, ("an aws_logs.RetentionDays, such as RetentionDays.ONE_YEAR",
+                                               lambda value: isinstance(value, aws_logs.RetentionDays)), required=True)
         stack = Stack.of(self)
         parts = type_name.split("::")
         if len(parts) != 3 or not all(p.isalnum() for p in parts) or parts[0] in ("AWS", "Alexa", "Custom", "Dev"):
