@@ -492,6 +492,11 @@ def test_the_report_a_user_reads_as_json_has_every_figure_of_the_window(s3: Any)
     ({"Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:123456789012:alias/*"}, "KeyId", False),
     ({"Action": "kms:En*", "Resource": "*"}, "Arn", False),
     ({"Action": "kms:Decrypt?", "Resource": "*"}, "Arn", False),
+    ({"Action": "kms:Decryp?", "Resource": "*"}, "Arn", True),
+    ({"Action": "kms:Decrypt", "Resource": "*"}, "KeyId", True),
+    # ARNs are case sensitive (same page): the key's id in capitals names another key.
+    ({"Action": "kms:Decrypt", "Resource": "KEY_IN_CAPITALS"}, "Arn", False),
+    ({"Action": "kms:Decrypt", "Resource": "KEY_IN_CAPITALS"}, "KeyId", False),
 ])
 def test_which_statements_let_the_access_role_decrypt(s3: Any, statement: dict[str, Any], bucket_names: str,
                                                       allowed: bool) -> None:
@@ -499,7 +504,10 @@ def test_which_statements_let_the_access_role_decrypt(s3: Any, statement: dict[s
     key = admin_client("kms").create_key()["KeyMetadata"]
     s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key[bucket_names]}}]})
-    filled = json.loads(json.dumps({"Effect": "Allow", **statement}).replace('"KEY"', json.dumps(key["Arn"])))
+    capitals = key["Arn"].replace(key["KeyId"], key["KeyId"].upper())
+    assert capitals != key["Arn"]
+    filled = json.loads(json.dumps({"Effect": "Allow", **statement}).replace('"KEY"', json.dumps(key["Arn"]))
+                        .replace('"KEY_IN_CAPITALS"', json.dumps(capitals)))
     iam = admin_client("iam")
     iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")
     iam.put_role_policy(RoleName="TrailImportAccess", PolicyName="read", PolicyDocument=json.dumps({
@@ -603,3 +611,64 @@ def test_the_json_report_names_fifty_stray_objects_and_counts_them_all(s3: Any) 
     assert report.as_dict()["other_objects"] == [
         f"AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/09/note-{n:02d}.txt" for n in range(50)]
     assert any(p.message.startswith("60 object(s) are not CloudTrail log files") for p in report.problems)
+
+
+def test_a_check_wanting_more_files_than_a_region_holds_gathers_them_across_regions(s3: Any) -> None:
+    _bucket(s3)
+    layout = TrailLayout(start=datetime(2024, 1, 8, tzinfo=UTC), days=1, files_per_day=3, digests=False,
+                         stray_object=False)
+    write_trail_logs(layout, boto3_put(s3, BUCKET))
+    for region in ("ap-southeast-2", "eu-west-1"):  # listed before the region's log files ("0" < "1")
+        s3.put_object(Bucket=BUCKET, Key=f"AWSLogs/111122223333/CloudTrail/{region}/2024/01/08/0-note.txt", Body=b"")
+    findings = find_log_files(s3, _source(), WEEK, enough=4)
+    # Regions in key order: the first region's three files, then one of the next, and no region after.
+    assert [(f.region, f.key.rsplit("_", 1)[0][-5:]) for f in findings.files] == [
+        ("ap-southeast-2", "0000Z"), ("ap-southeast-2", "0800Z"), ("ap-southeast-2", "1600Z"),
+        ("eu-west-1", "0000Z")]
+    assert findings.regions == ["ap-southeast-2", "eu-west-1"]
+    assert findings.other_objects == [f"AWSLogs/111122223333/CloudTrail/{region}/2024/01/08/0-note.txt"
+                                      for region in ("ap-southeast-2", "eu-west-1")]
+
+
+def test_a_window_without_an_end_under_a_lower_case_prefix_ending_in_a_capital_x_reads_every_file_after_its_start(
+        s3: Any) -> None:
+    # A key under "org-trail-X/" sorts after any upper-case bound, and a trailing "X" is the prefix's own.
+    _bucket(s3)
+    layout = TrailLayout(days=10, files_per_day=2, regions=("us-east-1",), prefix="org-trail-X", digests=False,
+                         stray_object=False)
+    write_trail_logs(layout, boto3_put(s3, BUCKET))
+    start = datetime(2024, 1, 6, tzinfo=UTC)
+    report = preflight.run_preflight(s3, _source("org-trail-X"), ImportWindow(start, None), sample_size=0)
+    expected = sorted(key for key, _, _, at in layout.log_files() if at >= start)
+    assert len(expected) == 10
+    assert [f.key for f in report.findings.files] == expected
+
+
+def test_a_thousand_stray_objects_beside_an_account_hide_neither(s3: Any) -> None:
+    _bucket(s3)
+    layout = TrailLayout(days=10, regions=("us-east-1",), digests=False, stray_object=False)
+    write_trail_logs(layout, boto3_put(s3, BUCKET))
+    # After the account's prefix in key order: the delimiter listing of AWSLogs/ takes two pages of 1,000.
+    for n in range(1000):
+        _put_direct(f"AWSLogs/zz-export-{n:04d}.csv", b"")
+    report = preflight.run_preflight(s3, _source(), WEEK, sample_size=0)
+    assert [f.key for f in report.findings.files] == sorted(
+        key for key, _, _, at in layout.log_files() if datetime(2024, 1, 8, tzinfo=UTC) <= at)  # 8 to 10 January
+    assert len(report.findings.other_objects) == 1000
+    # AWSLogs/ in two pages, the account, its CloudTrail/, the region's window.
+    assert report.findings.list_requests == 5
+
+
+def test_a_kms_bucket_with_acls_enabled_is_told_of_both(s3: Any) -> None:
+    _bucket(s3, ownership="ObjectWriter")
+    write_trail_logs(TrailLayout(days=10, digests=False, stray_object=False), boto3_put(s3, BUCKET))
+    key = admin_client("kms").create_key()["KeyMetadata"]["Arn"]
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+    iam = admin_client("iam")
+    role = iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    report = preflight.run_preflight(s3, _source(), WEEK, iam=iam, role_arn=role, sample_size=0)
+    blocking = [p.message for p in report.blocking]
+    assert len(blocking) == 2
+    assert blocking[0].startswith("Bucket trail-logs has ACLs enabled")
+    assert blocking[1].startswith(f"The logs are encrypted with KMS key {key}")
