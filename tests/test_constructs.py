@@ -6,6 +6,7 @@ import itertools
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -152,12 +153,46 @@ def test_imported_bucket_gets_an_info_naming_the_statement_and_a_role_with_a_kno
     assert names[0].startswith("ImportsCloudTrailLakeImportAccess")
     (info,) = Annotations.from_stack(stack).find_info("*", Match.string_like_regexp("its owner must add"))
     text = str(info.entry.data)
-    assert "the policy of bucket trail-logs" in text
-    statement = json.loads(text[text.index("["):])[0]
+    assert text.startswith("The source is not defined in this app: its owner must add to the policy of bucket "
+                           "trail-logs the statements in source-policy.trail-logs.json of the cloud assembly (cdk.out)")
+    assert "{" not in text  # the statements are in the file, not in what a synth prints
+    app = stack.node.root
+    assert isinstance(app, cdk.App)
+    policy = json.loads((Path(app.outdir) / "source-policy.trail-logs.json").read_text())
+    assert policy["bucket"] == "trail-logs"
+    assert policy["keyPolicyStatements"] == {}
+    (statement,) = policy["bucketPolicyStatements"]
+    assert statement["Sid"] == "AWSCloudTrailImportBucketAccess"
     assert statement["Principal"] == {"AWS": "arn:${AWS::Partition}:iam::111122223333:root"}
     assert statement["Condition"] == {"ArnEquals": {
         "aws:PrincipalArn": f"arn:${{AWS::Partition}}:iam::111122223333:role/{names[0]}"}}
     assert statement["Resource"] == ["arn:${AWS::Partition}:s3:::trail-logs", "arn:${AWS::Partition}:s3:::trail-logs/*"]
+
+
+def test_roles_reading_one_imported_bucket_share_one_file_and_one_statement_per_account() -> None:
+    app = cdk.App()
+    here = cdk.Stack(app, "Imports", env=ENV)
+    there = cdk.Stack(app, "Backfill", env=cdk.Environment(account="444455556666", region="eu-west-1"))
+    for stack, name, prefix in ((here, "First", None), (here, "Second", "org-trail"), (there, "Third", None)):
+        bucket = aws_s3.Bucket.from_bucket_name(stack, f"{name}Logs", "trail-logs")
+        ImportAccessRole(stack, name, source_bucket=bucket, source_prefix=prefix, event_data_store_arn=STORE_ARN)
+    for stack in (here, there):
+        assert Annotations.from_stack(stack).find_info("*", Match.string_like_regexp("source-policy.trail-logs.json"))
+    policy = json.loads((Path(app.outdir) / "source-policy.trail-logs.json").read_text())
+    ours, theirs = policy["bucketPolicyStatements"]
+    # The bucket policy grants the documented scope whatever the prefix (the role's own policy narrows it): the
+    # roles of one account share a statement; another account's gets one of its own, with a Sid of its own.
+    assert (ours["Sid"], theirs["Sid"]) == ("AWSCloudTrailImportBucketAccess", "AWSCloudTrailImportBucketAccess2")
+    names = sorted(r["Properties"]["RoleName"] for r in Template.from_stack(here).find_resources(
+        "AWS::IAM::Role").values())
+    (theirs_name,) = [r["Properties"]["RoleName"] for r in Template.from_stack(there).find_resources(
+        "AWS::IAM::Role").values()]
+    assert ours["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [
+        f"arn:${{AWS::Partition}}:iam::111122223333:role/{name}" for name in names]}}
+    assert ours["Principal"] == {"AWS": "arn:${AWS::Partition}:iam::111122223333:root"}
+    assert theirs["Condition"] == {"ArnEquals": {"aws:PrincipalArn": (
+        f"arn:${{AWS::Partition}}:iam::444455556666:role/{theirs_name}")}}
+    assert theirs["Principal"] == {"AWS": "arn:${AWS::Partition}:iam::444455556666:root"}
 
 
 def test_allow_import_from_adds_the_statements_in_the_bucket_owners_stack() -> None:

@@ -7,7 +7,8 @@ from constructs import Construct
 
 from ._nag import acknowledge_wildcard
 from ._prop_types import BUCKET, KEY, TEXT, check, check_source_prefix
-from .source_access import SourceAccess, key_limited_to_bucket, named_arn, source_access
+from ._source_policy_file import record
+from .source_access import SourceAccess, key_limited_to_bucket, named_arn, readable, source_access
 
 
 class ImportAccessRole(Construct):
@@ -23,9 +24,11 @@ class ImportAccessRole(Construct):
 
     The guide also asks for a statement in the bucket policy (and in the key
     policy). When the bucket and key are defined in this app, in any stack or
-    account, the role adds it there. When they are imported, it cannot: an
-    info annotation at synth time quotes what their owner must add, and
-    ``source_access`` holds the same statements (see also
+    account, the role adds it there. When they are imported, it cannot: what
+    their owner must add is written to ``source-policy.BUCKET.json`` in the
+    cloud assembly (shared by every role of the app that reads the bucket), an
+    info annotation at synth time names the file, and ``source_access`` holds
+    this role's statements (see also
     ``allow_import_from``). The role then gets a fixed name, so that its ARN
     is known before it is deployed.
     """
@@ -130,19 +133,25 @@ class ImportAccessRole(Construct):
         return self.role.role_arn
 
     def _add_source_statements(self, bucket: aws_s3.IBucket, key: aws_kms.IKey | None) -> None:
-        missing = []
-        if not bucket.add_to_resource_policy(self.source_access.bucket_statement).statement_added:
-            missing.append(f"the policy of bucket {bucket.bucket_name}")
-        statement = self.source_access.key_statement
-        if key is not None and statement is not None and not key.add_to_resource_policy(statement).statement_added:
+        bucket_statement, key_statement = self.source_access.bucket_statement, self.source_access.key_statement
+        bucket_missing = not bucket.add_to_resource_policy(bucket_statement).statement_added
+        key_missing = key is not None and key_statement is not None and \
+            not key.add_to_resource_policy(key_statement).statement_added
+        if not (bucket_missing or key_missing):
+            return
+        missing = [f"the policy of bucket {bucket.bucket_name}"] if bucket_missing else []
+        if key is not None and key_statement is not None and key_missing:
             missing.append(f"the policy of KMS key {key.key_arn}")
-        if missing:
-            Annotations.of(self).add_info(
-                f"The source is not defined in this app: its owner must add to {' and '.join(missing)} what the "
-                "CloudTrail User Guide asks for (\"Copying trail events to CloudTrail Lake\"), or call "
-                "allow_import_from in the owner's CDK app. CloudTrail answers StartImport with "
-                "InsufficientEncryptionPolicyException without it when the source is in another account:\n"
-                + self.source_access.to_json(self))
+        # Written once to a file: a synth prints every info annotation, and several roles may read one bucket.
+        name = record(self, bucket.bucket_name, [readable(self, bucket_statement)] if bucket_missing else [],
+                      key_arn=key.key_arn if key is not None and key_missing else None,
+                      key_statements=[readable(self, key_statement)] if key_statement and key_missing else None)
+        Annotations.of(self).add_info(
+            f"The source is not defined in this app: its owner must add to {' and '.join(missing)} the "
+            f"statements in {name} of the cloud assembly (cdk.out), which the CloudTrail User Guide asks for "
+            "(\"Copying trail events to CloudTrail Lake\"), or call allow_import_from in the owner's CDK app. "
+            "CloudTrail answers StartImport with InsufficientEncryptionPolicyException without them when the "
+            "source is in another account.")
 
 
 def _policy_in(stack: Stack, resource: aws_s3.IBucket | aws_kms.IKey) -> bool:

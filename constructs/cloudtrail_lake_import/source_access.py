@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Arn, ArnFormat, Stack, Token, aws_iam, aws_kms, aws_s3
 from constructs import IConstruct
@@ -46,9 +47,16 @@ class SourceAccess:
 
     def to_json(self, scope: IConstruct) -> str:
         """The statements as JSON, for a bucket owner who applies them by hand (tokens as ``${...}``)."""
-        stack = Stack.of(scope)
         statements = [self.bucket_statement] + ([self.key_statement] if self.key_statement else [])
-        return json.dumps([_readable(stack.resolve(s.to_statement_json())) for s in statements], indent=2)
+        return json.dumps([readable(scope, s) for s in statements], indent=2)
+
+
+def readable(scope: IConstruct, statement: aws_iam.PolicyStatement) -> dict[str, Any]:
+    """``statement`` as the JSON a policy holds, resolved in ``scope``'s stack, every Ref and GetAtt left in it
+    written as ``${...}``."""
+    value = _readable(Stack.of(scope).resolve(statement.to_statement_json()))
+    assert isinstance(value, dict)
+    return value
 
 
 def source_access(*, bucket_arn: str, access_role_arn: str, event_data_store_arn: str,

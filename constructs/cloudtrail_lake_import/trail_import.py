@@ -72,7 +72,8 @@ class TrailImport(Construct):
         :param event_data_store: the destination: an L1 ``CfnEventDataStore`` or its ARN.
         :param source_bucket: the bucket that holds the trail logs; its ACLs must be disabled. A bucket defined
             in this app, in any stack or account, gets the bucket (and key) policy statements the access role
-            needs; for an imported bucket, an info annotation quotes them for its owner.
+            needs; for an imported bucket, they are written for its owner to ``source-policy.BUCKET.json`` in
+            the cloud assembly (``cdk.out``), which an info annotation names.
         :param source_prefix: the key prefix of the logs within the bucket, such as ``org-trail`` (not an
             ``s3://`` URI). A leading or trailing ``/`` is dropped: ``org-trail/`` and ``/org-trail`` name the
             prefix ``org-trail``, and the import reads ``s3://BUCKET/org-trail``. Default: the bucket's
