@@ -3,7 +3,8 @@ assembly (``cdk.out``), where a synth's annotations only name the file.
 
 Every access role of the app that reads the bucket adds its statements to the same file. Statements that differ
 only in the role they let in become one statement naming every role (``aws:PrincipalArn`` takes a list), and the
-rest keep distinct Sids: S3 and KMS refuse a policy whose statements share one.
+rest keep distinct Sids: "Each statement in a policy must have a unique statement ID (sid)" (Amazon S3 Developer
+Guide, "Special Information for Amazon S3 Policies"); key policy statements are given distinct ones the same way.
 """
 
 from __future__ import annotations
