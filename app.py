@@ -99,6 +99,8 @@ def build(app: cdk.App) -> None:
 
 
 if __name__ == "__main__":
-    app = cdk.App()
+    # Creation stack traces would point into jsii's JavaScript runtime, not into this file: a Python app's
+    # annotations read better without them (AppProps.stackTraces).
+    app = cdk.App(stack_traces=False)
     build(app)
     app.synth()

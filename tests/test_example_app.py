@@ -27,7 +27,21 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    (out / "synth.log").write_text(result.stdout + result.stderr)
     return out
+
+
+def test_the_synth_prints_no_warning_of_ours_and_names_the_source_policy_file_once_per_role(
+        cloud_assembly: Path) -> None:
+    printed = (cloud_assembly / "synth.log").read_text().splitlines()
+    assert not [line for line in printed if line.startswith("WARNING") or "program.js" in line]
+    infos = [line for line in printed if line.startswith("INFO")]
+    assert len(infos) == 2  # the example's two access roles read the imported bucket
+    assert all("the statements in source-policy.my-trail-logs.json of the cloud assembly" in i for i in infos)
+    assert not [line for line in printed if line.strip().startswith(("[", "{", '"Action"'))]
+    policy = json.loads((cloud_assembly / "source-policy.my-trail-logs.json").read_text())
+    (statement,) = policy["bucketPolicyStatements"]
+    assert len(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == 2
 
 
 def test_cli_synthesizes_the_example_stacks_offline(cloud_assembly: Path) -> None:
