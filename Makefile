@@ -16,7 +16,7 @@ export PATH = $(shell sh scripts/node-path)$(BASE_PATH)
 FLOOR_CDK = $(shell sed -n 's/.*"aws-cdk-lib>=\([0-9.]*\),.*/\1/p' pyproject.toml)
 FLOOR_VENV := .venv-floor
 
-.PHONY: setup test lint synth demo bench clean floor contract mutation
+.PHONY: setup test lint synth demo bench clean floor contract mutation lint-templates
 
 # After npm ci: importing aws_cdk starts jsii on the Node that scripts/node-path chooses.
 $(VENV)/.installed: pyproject.toml | node_modules/.installed
@@ -72,6 +72,10 @@ floor: setup $(FLOOR_VENV)/.installed
 synth: setup
 	npx cdk synth --quiet
 	@$(PY) scripts/synth_summary.py cdk.out
+
+# cfn-lint over templates that use the registry type (default examples/*.yaml; TEMPLATES=a.yaml,b.yaml for others).
+lint-templates: setup
+	$(PY) scripts/lint_templates.py $(subst $(COMMA), ,$(TEMPLATES))
 
 clean:
 	rm -rf $(VENV) $(FLOOR_VENV) $(AWSCLI_VENV) dist-floor node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from scripts.lint_templates import command as lint_command
 from tests.assembly import handler_asset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,20 +56,10 @@ def test_cli_synthesizes_the_example_stacks_offline(cloud_assembly: Path) -> Non
     assert token["Outputs"]["ServiceToken"]["Export"]["Name"] == "CloudTrailLakeImportServiceToken"
 
 
-@functools.cache
-def _registry_schemas() -> Path:
-    """A folder holding the type's schema alone (cfn-lint reads every .json file of the folder it is given)."""
-    folder = Path(tempfile.mkdtemp(prefix="registry-schemas-"))
-    shutil.copy(ROOT / "registry" / "traillogs-cloudtraillake-import.json", folder)
-    return folder
-
-
 def _cfn_lint_errors(templates: list[str]) -> list[str]:
     """cfn-lint's errors on ``templates``, with the registry type known to it from its schema."""
-    schemas = _registry_schemas()
-    command = [str(Path(sys.executable).parent / "cfn-lint"), *templates, "--format", "parseable",
-               "--registry-schemas", str(schemas)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(lint_command(templates, "--format", "parseable"), capture_output=True, text=True,
+                            timeout=600, check=False)
     # Exit codes are a bit mask of errors (2), warnings (4) and informational findings (8); 1 is a crash.
     assert result.returncode in range(0, 16, 2), result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
