@@ -16,7 +16,7 @@ export PATH = $(shell sh scripts/node-path)$(BASE_PATH)
 FLOOR_CDK = $(shell sed -n 's/.*"aws-cdk-lib>=\([0-9.]*\),.*/\1/p' pyproject.toml)
 FLOOR_VENV := .venv-floor
 
-.PHONY: setup test lint synth demo bench clean floor contract mutation lint-templates
+.PHONY: setup test lint synth demo bench clean floor contract mutation lint-templates docs
 
 # After npm ci: importing aws_cdk starts jsii on the Node that scripts/node-path chooses.
 $(VENV)/.installed: pyproject.toml | node_modules/.installed
@@ -77,8 +77,12 @@ synth: setup
 lint-templates: setup
 	$(PY) scripts/lint_templates.py $(subst $(COMMA), ,$(TEMPLATES))
 
+# The API reference (build/api/index.html), from the docstrings; fails naming any public name left undocumented.
+docs: setup
+	$(PY) scripts/api_docs.py
+
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) $(AWSCLI_VENV) dist-floor node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOOR_VENV) $(AWSCLI_VENV) dist-floor build node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
 
 # AWS's resource contract tests (cfn test) against the registry type's handlers, offline; also run by the suite.
 BUSY ?= 0

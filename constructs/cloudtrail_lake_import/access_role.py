@@ -85,6 +85,8 @@ class ImportAccessRole(Construct):
             description="Assumed by CloudTrail to read trail logs for a CloudTrail Lake import",
             assumed_by=aws_iam.ServicePrincipal("cloudtrail.amazonaws.com", conditions=on_behalf),
         )
+        """The role CloudTrail assumes to read the source: trusted by cloudtrail.amazonaws.com on behalf of this
+        account's event data stores, allowed only what the CloudTrail User Guide lists."""
         self._arn = (stack.format_arn(service="iam", region="", resource="role",
                                       resource_name=(path or "/")[1:] + role_name)
                      if role_name else self.role.role_arn)

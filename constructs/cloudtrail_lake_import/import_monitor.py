@@ -90,6 +90,7 @@ class ImportMonitor(Construct):
             # unreserved (PutFunctionConcurrency); overlapping checks publish each change once by the table's leases.
             description="CloudTrail Lake import monitor: status-change events and progress metrics",
         )
+        """The function that checks the account's imports on the schedule and publishes their changes."""
         aws_events.Rule(self, "Schedule", schedule=aws_events.Schedule.rate(schedule),
                         targets=[aws_events_targets.LambdaFunction(self.function, retry_attempts=2)],
                         description="Checks the CloudTrail Lake imports of this account and region")

@@ -24,11 +24,16 @@ class ImportProvider(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, total_timeout: Duration) -> None:
+        """
+        :param total_timeout: how long the provider framework waits for an import before it fails the resource,
+            at most one hour less the time to answer (what ``TrailImport``'s ``timeout`` sets).
+        """
         super().__init__(scope, construct_id)
         self.role = aws_iam.Role(
             self, "HandlerRole", assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),
             description="CloudTrail Lake import handler (onEvent and isComplete)",
         )
+        """The role of the provider's two handler functions."""
         self.role.add_to_policy(import_actions())
         self._pass = pass_access_roles()
         # What was granted already, by token text: a stack's imports often share a bucket and access role.
@@ -37,7 +42,9 @@ class ImportProvider(Construct):
         # The handler answers before the waiter times out, with what it waited for and what it did.
         wait = {"TRAIL_IMPORT_WAIT_SECONDS": str(int(total_timeout.to_seconds()))}
         self.on_event = self._function("OnEvent", "on_event", Duration.minutes(5), wait)
+        """The handler of Create, Update and Delete: it starts, adopts, resumes or stops the import."""
         self.is_complete = self._function("IsComplete", "is_complete", Duration.minutes(2), wait)
+        """The handler CloudFormation's provider framework polls until the import ends (GetImport)."""
         self.provider = custom_resources.Provider(
             self, "Provider",
             on_event_handler=self.on_event,
@@ -47,6 +54,7 @@ class ImportProvider(Construct):
             # Waiter logs would hold every event, presigned ResponseURL included: keep them off.
             disable_waiter_state_machine_logging=True,
         )
+        """The provider framework's construct, whose service token the imports of this stack use."""
         acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", IMPORT_ACTIONS_REASON)
         _acknowledge_framework(self.provider, [self.on_event, self.is_complete])
 

@@ -62,6 +62,7 @@ class StandaloneImportProvider(Construct):
             handler="trail_import_handler.cfn.handler", code=crhelper_code(), role=role, timeout=Duration.minutes(5),
             description="CloudTrail Lake import (crhelper) for Custom::CloudTrailLakeImport",
         )
+        """The crhelper-backed handler function whose ARN is the exported ServiceToken."""
         # crhelper adds and removes the EventBridge invoke permission on this function itself.
         role.add_to_policy(aws_iam.PolicyStatement(
             actions=["lambda:AddPermission", "lambda:RemovePermission"],

@@ -8,13 +8,18 @@ it as ``simulator.iam`` and give ``default_session`` a caller, and every call
 is authorized as IAM would, StartImport's checks on the access role included.
 """
 
-from ._wire import MOTO_CONFIG, Connection, SimulatedTime, default_session
+from . import _wire
+from ._wire import Connection, SimulatedTime, default_session
 from .deployment import Deployment
 from .enforcement import IamEnforcement
 from .iam_world import IamWorld
 from .service_error import ServiceError
 from .signed_archive import SignedArchive, SigningKey
 from .simulator import CloudTrailImportSimulator, ImportPlan, Request, ScriptedFailure, failures
+
+MOTO_CONFIG = _wire.MOTO_CONFIG
+"""moto's configuration for tests beside the simulator: ``mock_aws(config=MOTO_CONFIG)`` lets CloudTrail requests
+through to the simulator that ``default_session`` installs, while moto answers S3, IAM and the rest."""
 
 __all__ = [
     "MOTO_CONFIG",

@@ -43,7 +43,9 @@ class Connection:
 
     def __init__(self, simulator: CloudTrailImportSimulator, caller: str | None = None) -> None:
         self.simulator = simulator
+        """The simulator that answers."""
         self.caller = caller
+        """The role ARN the requests are made as, for the simulator's IAM checks; None: no IAM check."""
 
     def attach(self, events: BaseEventHooks) -> None:
         """Answer CloudTrail requests sent by clients using ``events``."""
@@ -98,8 +100,10 @@ class SimulatedTime:
     def __init__(self, simulator: CloudTrailImportSimulator) -> None:
         self._simulator = simulator
         self.slept = 0.0
+        """Seconds botocore has slept between retries, on the simulator's clock."""
 
     def sleep(self, seconds: float) -> None:
+        """Advance the simulator's clock by seconds, as botocore's backoff would wait them."""
         self.slept += seconds
         self._simulator.advance(seconds)
 

@@ -26,12 +26,17 @@ class Deployment:
     def __init__(self, template: Mapping[str, Any], *, account: str, region: str,
                  names: Mapping[str, str] | None = None, imports: Mapping[str, str] | None = None) -> None:
         self.template = template
+        """The synthesized template, as Template.to_json() gives it."""
         self.account = account
+        """The account the stack is deployed in (AWS::AccountId)."""
         self.region = region
+        """The region the stack is deployed in (AWS::Region)."""
         self.names = dict(names or {})
+        """Physical names by logical id, for resources CloudFormation would name itself; default: the logical id."""
         self.imports = dict(imports or {})
         """What ``Fn::ImportValue`` reads: the exports of stacks deployed before, by name."""
         self.resources: Mapping[str, Any] = template.get("Resources", {})
+        """The template's resources by logical id."""
 
     def of_type(self, resource_type: str) -> dict[str, Mapping[str, Any]]:
         """The resources of one type, by logical id, with their properties resolved."""
@@ -39,6 +44,8 @@ class Deployment:
                 if r["Type"] == resource_type}
 
     def physical_name(self, logical_id: str) -> str:
+        """The name CloudFormation gives the resource: its name property if set, else the one in names, else the
+        logical id (lower case for a bucket)."""
         resource = self.resources[logical_id]
         prop = _NAME_PROPERTY.get(resource["Type"])
         explicit = resource.get("Properties", {}).get(prop) if prop else None

@@ -42,7 +42,9 @@ class IamEnforcement:
 
     def __init__(self, world: IamWorld, principal: str) -> None:
         self.world = world
+        """The roles, buckets and keys whose policies decide."""
         self.principal = principal
+        """The role ARN every call is made as."""
 
     def attach(self, events: BaseEventHooks) -> None:
         """Authorize the calls of clients that use ``events``."""

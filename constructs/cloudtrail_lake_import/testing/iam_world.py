@@ -62,10 +62,15 @@ class IamWorld:
 
     def __init__(self, *, default_account: str = "111122223333") -> None:
         self.default_account = default_account
+        """The account of a template added without one."""
         self.roles: dict[str, Role] = {}
+        """Roles by ARN, each with its policies."""
         self.buckets: dict[str, Bucket] = {}
+        """Buckets by name, each with its bucket policy."""
         self.keys: dict[str, Key] = {}
+        """KMS keys by ARN, each with its key policy."""
         self.decisions: list[Decision] = []
+        """Every authorization decided, in order: what was asked, as whom, and whether it was allowed."""
 
     def load(self, template: Mapping[str, Any], *, account: str, region: str,
              names: Mapping[str, str] | None = None) -> Deployment:

@@ -10,6 +10,10 @@ class ServiceError(Exception):
     def __init__(self, code: str, message: str, status: int = 400, page: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        """The error code, one the service model defines (such as ThrottlingException)."""
         self.message = message
+        """The error message."""
         self.status = status
+        """The HTTP status of the answer."""
         self.page = page
+        """The web page answered instead of an AWS error, if any."""

@@ -28,8 +28,11 @@ class SigningKey:
     """A test key pair, as CloudTrail keeps one per region: its fingerprint and when it signs."""
 
     valid_from: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    """The start of the key's validity, as ListPublicKeys gives it."""
     valid_until: datetime = datetime(2100, 1, 1, tzinfo=UTC)
+    """The end of the key's validity, as ListPublicKeys gives it."""
     bits: int = 2048
+    """The RSA key's size in bits."""
     _private: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -47,9 +50,11 @@ class SigningKey:
 
     @property
     def fingerprint(self) -> str:
+        """The key's fingerprint as digests name it (digestPublicKeyFingerprint): the MD5 of its DER form, in hex."""
         return hashlib.md5(self.der, usedforsecurity=False).hexdigest()
 
     def sign(self, message: bytes) -> str:
+        """The signature of message as CloudTrail signs a digest: RSA PKCS #1 v1.5 with SHA-256, in hex."""
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -75,10 +80,15 @@ class SignedArchive:
         self.s3, self.bucket, self.trail, self.home_region = s3, bucket, trail, home_region
         self.root = (prefix.strip("/") + "/" if prefix.strip("/") else "") + "AWSLogs/" + \
             (f"{organization}/" if organization else "")
+        """The prefix the accounts' logs are under: PREFIX/AWSLogs/ (with the organization's id, if any)."""
         self.key = key or SigningKey()
+        """The key the digests are signed with; its public half is what ListPublicKeys should answer."""
         self.log_keys: list[str] = []
+        """The keys of the log files written, in order."""
         self.digest_keys: list[str] = []
+        """The keys of the digests written, in order."""
         self.events = 0
+        """The events the log files written hold, in all."""
         self._chains: dict[tuple[str, str], _Chain] = {}
         self._hashes: dict[str, str] = {}
 
@@ -108,6 +118,7 @@ class SignedArchive:
         self._put(key, gzip.compress(json.dumps(data).encode()))
 
     def delete(self, key: str) -> None:
+        """Delete the object at key, as someone tampering with the archive would."""
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
     def modify_digest(self, key: str) -> None:
@@ -134,6 +145,7 @@ class SignedArchive:
                                                  "signature-algorithm": "SHA256withRSA"})
 
     def remove_signature(self, key: str) -> None:
+        """Write the digest at key again without its signature metadata."""
         self._put(key, self._get(key), {})
 
     def replace(self, key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:

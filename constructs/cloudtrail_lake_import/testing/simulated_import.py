@@ -13,9 +13,13 @@ class ScriptedFailure:
     only FAILED entries count in FailedEntries and make the import end FAILED."""
 
     location: str
+    """The object the failure names (its S3 location)."""
     error_type: str = "FileParseError"
+    """ErrorType, as ListImportFailures reports it."""
     message: str = "The file is not a valid CloudTrail log file."
+    """ErrorMessage, as ListImportFailures reports it."""
     status: str = "FAILED"
+    """FAILED, RETRY or SUCCEEDED: what the model's ImportFailureStatus allows."""
 
     def __post_init__(self) -> None:
         allowed = _failure_statuses()
@@ -37,12 +41,19 @@ class ImportPlan:
     """How one run of an import goes: how long it takes, what it finds, what fails."""
 
     duration: timedelta = timedelta(minutes=10)
+    """How long the run takes from StartImport to its end, initialization included."""
     initializing: timedelta = timedelta(minutes=1)
+    """How long the import is INITIALIZING before it is IN_PROGRESS."""
     prefixes: int = 12
+    """PrefixesFound once the import is past INITIALIZING; PrefixesCompleted grows to it as the run goes."""
     files: int = 240
+    """FilesCompleted at the end of the run."""
     events: int = 48_000
+    """EventsCompleted at the end of the run."""
     failures: tuple[ScriptedFailure, ...] = ()
+    """What ListImportFailures reports; any FAILED entry ends the import FAILED."""
     retry: ImportPlan | None = None
+    """The plan of the run a retry (StartImport with the ImportId) starts; None: a clean run."""
 
     def __post_init__(self) -> None:
         if not timedelta(0) <= self.initializing <= self.duration:

@@ -87,8 +87,11 @@ class Request:
     """One request as the service saw it, and how it was answered."""
 
     operation: str
+    """The API operation, such as StartImport."""
     params: dict[str, Any]
+    """The request's parameters, its timestamps as datetimes."""
     error: str | None
+    """The error code it was answered with; None when it was answered."""
 
 
 class CloudTrailImportSimulator:
@@ -97,15 +100,27 @@ class CloudTrailImportSimulator:
     def __init__(self, *, account: str = "111122223333", region: str = "us-east-1",
                  start: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)) -> None:
         self.account = account
+        """The account the simulator's imports and event data stores belong to."""
         self.region = region
+        """The region the simulator answers for."""
         self.now = start
+        """The simulator's clock: imports progress as it advances (advance), never on the wall clock."""
         self.imports: dict[str, SimulatedImport] = {}
+        """Every import by ImportId: those started here and those added as past or another team's."""
         self.event_data_stores: dict[str, EventDataStore] = {}
+        """The event data stores by ARN (add_event_data_store)."""
         self.requests: list[Request] = []
+        """Every request in the order it came, answered or refused (calls gives the answered ones)."""
         self.default_plan = ImportPlan()
+        """How an import runs when no plan_next_import is queued."""
         self.stop_seconds = 10.0
+        """Seconds a StopImport takes to leave the import STOPPED."""
         self.page_size = {"ListImports": 20, "ListImportFailures": 50}
+        """The most entries a page of ListImports and ListImportFailures holds (fewer when MaxResults asks for
+        fewer)."""
         self.rejected_sources: dict[str, str] = {}
+        """S3LocationUri values StartImport refuses, with the message of its InvalidImportSourceException
+        (reject_source)."""
         self.iam: IamWorld | None = None
         """When set, StartImport checks IAM as CloudTrail does (see ``import_access``)."""
         self._caller: str | None = None
@@ -204,6 +219,7 @@ class CloudTrailImportSimulator:
         self._stop_after = elapsed
 
     def status_of(self, import_id: str) -> str:
+        """The status of import_id now: INITIALIZING, IN_PROGRESS, FAILED, STOPPED or COMPLETED."""
         return self.imports[import_id].status(self.now)
 
     def running(self) -> list[str]:
