@@ -5,16 +5,22 @@
 cfn-lint knows a registry type only from its schema, given with ``--registry-schemas FOLDER``, and it reads every
 .json file of that folder as a schema: ``registry/`` also holds the contract tests' inputs, which it cannot read.
 So the type's schema is copied into a folder of its own first. Extra cfn-lint arguments follow ``--``.
+
+With the schema, cfn-lint (1.58) knows the type, but validates none of its properties: its property rules look
+schemas up only among AWS's own. So each resource of the type is then checked against the schema here: its
+properties (names, types, patterns, required ones) and the attributes that ``Fn::GetAtt`` reads from it.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "registry" / "traillogs-cloudtraillake-import.json"
@@ -34,11 +40,79 @@ def command(templates: list[str], *extra: str) -> list[str]:
             *extra]
 
 
+def _intrinsic(value: object) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in {"Ref", "Condition"} | {
+        key for key in value if str(key).startswith("Fn::")}
+
+
+def _get_atts(node: object) -> list[tuple[str, str]]:
+    """Every (resource, attribute) that ``Fn::GetAtt`` reads in ``node``."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::GetAtt":
+                target = value.split(".", 1) if isinstance(value, str) else value
+                if isinstance(target, list) and len(target) == 2 and all(isinstance(t, str) for t in target):
+                    found.append((target[0], target[1]))
+            else:
+                found += _get_atts(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _get_atts(item)
+    return found
+
+
+def schema_errors(template_path: str, schema: dict[str, Any] | None = None) -> list[str]:
+    """What the type's schema refuses in the template: a property of a resource of the type, or an attribute."""
+    import jsonschema
+    from cfnlint.decode import decode
+
+    schema = schema if schema is not None else json.loads(SCHEMA.read_text())
+    template, matches = decode(template_path)
+    if template is None:
+        return [f"{template_path}: {m.message}" for m in matches]
+    resources = {name: r for name, r in (template.get("Resources") or {}).items()
+                 if isinstance(r, dict) and r.get("Type") == schema["typeName"]}
+    readable = {p.rsplit("/", 1)[-1] for p in schema.get("readOnlyProperties", [])}
+    writable = {name: prop for name, prop in schema["properties"].items()
+                if f"/properties/{name}" not in schema.get("readOnlyProperties", [])}
+    properties_schema = {"type": "object", "properties": writable, "additionalProperties": False,
+                         "definitions": schema.get("definitions", {})}
+    # Loose types, as cfn-lint judges AWS's own types (strict_types off): "25" is an integer, "true" a boolean.
+    draft = jsonschema.Draft7Validator
+    checker = draft.TYPE_CHECKER.redefine_many({
+        "integer": lambda c, v: draft.TYPE_CHECKER.is_type(v, "integer") or (
+            isinstance(v, str) and v.lstrip("-").isdigit()),
+        "boolean": lambda c, v: isinstance(v, bool) or v in ("true", "false"),
+    })
+    loose = jsonschema.validators.extend(draft, type_checker=checker)  # type: ignore[no-untyped-call]
+    validator = loose(properties_schema, format_checker=draft.FORMAT_CHECKER)
+    errors: list[str] = []
+    for name, resource in resources.items():
+        properties = resource.get("Properties") or {}
+        where = f"{template_path}: Resources/{name}/Properties"
+        errors += [f"{where}: required property {p} is missing" for p in schema.get("required", [])
+                   if p not in properties]
+        # A value CloudFormation computes at deploy time (Ref, Fn::*) is judged then, not here.
+        literal = {k: v for k, v in properties.items() if not _intrinsic(v)}
+        for error in sorted(validator.iter_errors(literal), key=lambda e: list(e.path)):
+            path = "/".join(str(p) for p in error.path)
+            errors.append(f"{where}{'/' + path if path else ''}: {error.message}")
+    errors += [f"{template_path}: Fn::GetAtt {resource}.{attribute}: {schema['typeName']} has no attribute "
+               f"{attribute} (it has {', '.join(sorted(readable))})"
+               for resource, attribute in _get_atts(template) if resource in resources and attribute not in readable]
+    return errors
+
+
 def main(argv: list[str]) -> int:
     templates, _, extra = (argv[: argv.index("--")], None, argv[argv.index("--") + 1:]) if "--" in argv \
         else (argv, None, [])
     templates = templates or sorted(str(p) for p in (ROOT / "examples").glob("*.yaml"))
-    return subprocess.run(command(templates, *extra), check=False).returncode
+    returncode = subprocess.run(command(templates, *extra), check=False).returncode
+    errors = [error for template in templates for error in schema_errors(template)]
+    if errors:
+        print(*errors, sep="\n", file=sys.stderr)
+    return returncode | (2 if errors else 0)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ import json
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from scripts.lint_templates import command as lint_command
+from scripts.lint_templates import schema_errors
 from tests.assembly import handler_asset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +73,45 @@ def test_cfn_lint_reports_the_errors_of_a_broken_template(tmp_path: Path) -> Non
     broken.write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      Nonsense: 1\n")
     (error,) = _cfn_lint_errors([str(broken)])
     assert ":E3002:" in error
+
+
+def test_the_registry_types_schema_judges_its_resources_properties_and_attributes(cloud_assembly: Path,
+                                                                                   tmp_path: Path) -> None:
+    # cfn-lint knows the type from its schema but checks none of its properties: lint_templates does.
+    assert schema_errors(str(ROOT / "examples" / "registry-template.yaml")) == []
+    assert schema_errors(str(cloud_assembly / "TrailArchiveBackfill.template.json")) == []
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(textwrap.dedent("""\
+        Parameters:
+          Role:
+            Type: String
+        Resources:
+          ArchiveImport:
+            Type: TrailLogs::CloudTrailLake::Import
+            Properties:
+              EventDataStore: arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/EXAMPLE
+              S3LocationUri: s3://my-trail-logs/org-trail
+              S3BucketRegion: !Ref AWS::Region
+              S3BucketAccessRoleArn: !Ref Role
+              StartEventTime: 2019
+              MaxFailedEntries: "25"
+              WaitForCompletion: "no"
+        Outputs:
+          Events:
+            Value: !GetAtt ArchiveImport.EventsImported
+          Id:
+            Value: !GetAtt ArchiveImport.ImportId
+    """))
+    where = f"{broken}: Resources/ArchiveImport/Properties"
+    assert schema_errors(str(broken)) == [
+        f"{where}: required property EventDataStoreArn is missing",
+        f"{where}: Additional properties are not allowed ('EventDataStore' was unexpected)",
+        f"{where}/StartEventTime: 2019 is not of type 'string'",
+        f"{where}/WaitForCompletion: 'no' is not of type 'boolean'",
+        f"{broken}: Fn::GetAtt ArchiveImport.EventsImported: TrailLogs::CloudTrailLake::Import has no attribute "
+        "EventsImported (it has EventsCompleted, FailedEntries, FilesCompleted, Id, ImportId, ImportStatus, "
+        "PrefixesCompleted, PrefixesFound)",
+    ]
 
 
 def test_example_templates_pass_cfn_lint(cloud_assembly: Path) -> None:
