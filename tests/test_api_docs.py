@@ -96,4 +96,5 @@ def test_the_reference_renders_the_constructs_their_props_and_the_simulator(tmp_
                  "max_failed_entries", "retry_token", "encryption_key", "preflight", "allow_import_from"):
         assert name in constructs, name
     testing = (out / "cloudtrail_lake_import" / "testing.html").read_text()
-    assert "CloudTrailImportSimulator" in testing and "MOTO_CONFIG" in testing
+    assert "CloudTrailImportSimulator" in testing
+    assert "MOTO_CONFIG" in testing

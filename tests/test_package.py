@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.assembly import handler_asset
+from tests.fresh_env import build_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,14 +37,7 @@ APP = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    # setuptools builds in the checkout's build/ and egg-info: one build at a time across the suite's workers.
-    with (ROOT / "build").with_suffix(".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
-                       check=True, capture_output=True, timeout=600)
-    (built,) = out.glob("cdk_cloudtrail_lake_import-*.whl")
-    return built
+    return build_wheel(tmp_path_factory.mktemp("dist"))
 
 
 def test_app_outside_the_repo_synthesizes_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:
