@@ -546,15 +546,20 @@ def test_the_s3_client_asks_the_buckets_own_region() -> None:
     assert preflight.s3_client("eu-central-1").meta.region_name == "eu-central-1"
 
 
-def test_the_whole_preflight_of_a_kms_bucket_names_the_missing_decrypt_and_the_bucket_policy_both(s3: Any) -> None:
-    _bucket(s3)
-    write_trail_logs(TrailLayout(days=10), boto3_put(s3, BUCKET))
+def _preflight_of_kms_bucket_with_bare_role(s3: Any) -> tuple[str, preflight.PreflightReport]:
+    """The bucket encrypted with a new KMS key, and the preflight of a week as an access role with no policy."""
     key = admin_client("kms").create_key()["KeyMetadata"]["Arn"]
     s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
     iam = admin_client("iam")
     role = iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    report = preflight.run_preflight(s3, _source(), WEEK, iam=iam, role_arn=role, sample_size=0)
+    return key, preflight.run_preflight(s3, _source(), WEEK, iam=iam, role_arn=role, sample_size=0)
+
+
+def test_the_whole_preflight_of_a_kms_bucket_names_the_missing_decrypt_and_the_bucket_policy_both(s3: Any) -> None:
+    _bucket(s3)
+    write_trail_logs(TrailLayout(days=10), boto3_put(s3, BUCKET))
+    key, report = _preflight_of_kms_bucket_with_bare_role(s3)
     assert [(p.blocking, p.message.split(",")[0].split(" does not")[0]) for p in report.problems] == [
         (True, f"The logs are encrypted with KMS key {key}"),
         (False, "The policy of bucket trail-logs"),
@@ -662,12 +667,7 @@ def test_a_thousand_stray_objects_beside_an_account_hide_neither(s3: Any) -> Non
 def test_a_kms_bucket_with_acls_enabled_is_told_of_both(s3: Any) -> None:
     _bucket(s3, ownership="ObjectWriter")
     write_trail_logs(TrailLayout(days=10, digests=False, stray_object=False), boto3_put(s3, BUCKET))
-    key = admin_client("kms").create_key()["KeyMetadata"]["Arn"]
-    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
-    iam = admin_client("iam")
-    role = iam.create_role(RoleName="TrailImportAccess", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    report = preflight.run_preflight(s3, _source(), WEEK, iam=iam, role_arn=role, sample_size=0)
+    key, report = _preflight_of_kms_bucket_with_bare_role(s3)
     blocking = [p.message for p in report.blocking]
     assert len(blocking) == 2
     assert blocking[0].startswith("Bucket trail-logs has ACLs enabled")
