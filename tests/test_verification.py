@@ -4,6 +4,7 @@ would meet, and each bad input a clear message with exit code 2, never a traceba
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import random
 import time
@@ -24,7 +25,7 @@ from cloudtrail_lake_import.testing import (
     SigningKey,
     default_session,
 )
-from trail_import_handler.verification import Archive, PublicKeys, verify
+from trail_import_handler.verification import Archive, PublicKeys, Report, verify
 
 ACCOUNT, REGION, BUCKET = "111122223333", "us-east-1", "trail-logs"
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -696,3 +697,76 @@ def test_a_window_that_ends_just_before_midnight_is_covered_by_the_digest_named_
     report = _report(_verify(f"s3://{BUCKET}", "--start", "2024-03-01T12:00:00Z", "--end", "2024-03-01T23:30:00Z",
                              "--json"))
     assert (report["problems"], report["digests"]["valid"]) == ([], 13)
+
+
+def _days(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    edges = [start + timedelta(days=d) for d in range((end - start).days)] + [end]
+    return list(itertools.pairwise(edges))
+
+
+@pytest.mark.parametrize(("tamper", "events"), [
+    # 72 hours of two log files of 3 events in each of two regions;
+    ("none", 72 * 2 * 3 * 2),
+    # less one log file deleted;
+    ("across-midnight", 72 * 2 * 3 * 2 - 3),
+    # less one changed, and the two that the deleted digest named (unnamed now, so not counted).
+    ("in-a-day", 72 * 2 * 3 * 2 - 3 - 2 * 3)])
+def test_a_window_verified_a_day_at_a_time_adds_up_to_the_window_verified_whole(world: Any, tamper: str,
+                                                                                events: int) -> None:
+    s3, simulator = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION, "eu-west-1"], START - timedelta(hours=3), 24 * 3 + 6, logs_per_hour=2)
+    if tamper == "across-midnight":
+        # The digest of 23:07 to 00:07 is read by both days; the log files it names belong to the first.
+        midnight = [k for k in archive.digest_keys if "20240302T000713Z" in k and REGION in k]
+        archive.modify_digest(midnight[0])
+        archive.delete(next(k for k in archive.log_keys if "20240301T2347Z" in k))
+    elif tamper == "in-a-day":
+        archive.modify_log(next(k for k in archive.log_keys if "20240302T12" in k and "eu-west-1" in k))
+        archive.delete(next(k for k in archive.digest_keys if "20240302T150713Z" in k and REGION in k))
+    window = Archive(BUCKET, "", START, START + timedelta(days=3))
+    keys = PublicKeys.from_answer([{"PublicKeyList": simulator.public_keys}])
+    whole = verify(s3, lambda region: keys, window)
+    parts = [verify(s3, lambda region: keys, window, part=day) for day in _days(window.start, window.end)]
+    combined = Report.combined(parts)
+    assert combined.as_dict() == whole.as_dict()
+    assert whole.events_in_window == events
+    assert combined.intact is (tamper == "none")
+
+
+def test_a_digest_unreadable_across_midnight_is_counted_once_and_its_hours_named_on_each_day(world: Any) -> None:
+    s3, simulator = world
+    archive = _archive(world)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 24 * 2 + 6)
+    unreadable = next(k for k in archive.digest_keys if "20240302T000713Z" in k)
+    archive.replace(unreadable, b"not a digest")
+    window = Archive(BUCKET, "", START, START + timedelta(days=2))
+    keys = PublicKeys.from_answer([{"PublicKeyList": simulator.public_keys}])
+    whole = verify(s3, lambda region: keys, window).as_dict()
+    combined = Report.combined(verify(s3, lambda region: keys, window, part=day)
+                               for day in _days(window.start, window.end)).as_dict()
+    assert combined["digests"] == whole["digests"] == {"checked": 49, "valid": 48, "invalid": 1, "missing": 0}
+    assert combined["logFiles"] == whole["logFiles"]
+    assert combined["eventsInWindow"] == whole["eventsInWindow"] == (48 - 1) * 3
+
+    def hours(report: dict[str, Any]) -> list[str]:
+        return [p["message"].split(": ")[0] for p in report["problems"] if p["kind"] == "hours-not-covered"]
+
+    assert hours(whole) == ["No digest accounts for 2024-03-01T23:07:13Z to 2024-03-02T00:07:13Z (the hours before "
+                            + unreadable.replace("T000713Z", "T010713Z") + ")"]
+    # Each day names its own share of the hours.
+    assert hours(combined) == [
+        "No digest accounts for 2024-03-01T23:07:13Z to 2024-03-02T00:00:00Z (the hours before "
+        + unreadable.replace("T000713Z", "T010713Z") + ")",
+        "No digest accounts for 2024-03-02T00:00:00Z to 2024-03-02T00:07:13Z (the hours before "
+        + unreadable.replace("T000713Z", "T010713Z") + ")"]
+    others = [p for p in whole["problems"] if p["kind"] != "hours-not-covered"]
+    assert others == [p for p in combined["problems"] if p["kind"] != "hours-not-covered"]
+    assert [p["kind"] for p in others] == ["digest-invalid", "log-not-covered"]
+
+
+def test_a_part_outside_the_window_is_refused(world: Any) -> None:
+    s3, _ = world
+    window = Archive(BUCKET, "", START, START + timedelta(days=1))
+    with pytest.raises(ValueError, match="is not within the window"):
+        verify(s3, lambda region: PublicKeys([]), window, part=(START, START + timedelta(days=2)))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 # Each kind of problem, with what it means and what to do: the sentence the report gives.
@@ -103,6 +104,67 @@ class Report:
     def events_in_window(self) -> int:
         return sum(s.events_in_window for s in self.slices.values())
 
+    @classmethod
+    def combined(cls, parts: Iterable[Report]) -> Report:
+        """One report of the pieces of a window, each verified on its own (``verify``'s ``part``). A finding that
+        two pieces made (a digest both read across their edge) is kept once, and a missing digest counted once."""
+        pieces = list(parts)
+        if not pieces:
+            raise ValueError("there is no report to combine")
+        whole = cls(pieces[0].source, min(p.start for p in pieces), max(p.end for p in pieces),
+                    deep=all(p.deep for p in pieces))
+        problems: dict[Finding, None] = {}
+        notices: dict[Finding, None] = {}
+        for piece in pieces:
+            problems.update(dict.fromkeys(piece.problems))
+            notices.update(dict.fromkeys(piece.notices))
+            for where, part in piece.slices.items():
+                mine = whole.summary(*where)
+                for attribute in ("digests", "log_files"):
+                    tally, more = getattr(mine, attribute), getattr(part, attribute)
+                    tally.valid += more.valid
+                    tally.invalid += more.invalid
+                    tally.not_covered += more.not_covered
+                mine.events_in_window += part.events_in_window
+        whole.problems, whole.notices = list(problems), list(notices)
+        for found in whole.problems:
+            summary = whole.summary(found.account, found.region)
+            if found.kind == "digest-missing":
+                summary.digests.missing += 1
+            elif found.kind == "log-missing":
+                summary.log_files.missing += 1
+        return whole
+
+    def record(self) -> dict[str, Any]:
+        """Everything the report holds, as JSON-ready data that ``from_record`` reads back."""
+        def tally(t: Tally) -> dict[str, int]:
+            return {"valid": t.valid, "invalid": t.invalid, "missing": t.missing, "notCovered": t.not_covered}
+
+        def finding(f: Finding) -> dict[str, Any]:
+            return {"kind": f.kind, "key": f.key, "account": f.account, "region": f.region, "detail": f.detail}
+
+        return {"source": self.source, "start": _iso(self.start), "end": _iso(self.end), "deep": self.deep,
+                "slices": [{"account": account, "region": region, "digests": tally(s.digests),
+                            "logFiles": tally(s.log_files), "eventsInWindow": s.events_in_window}
+                           for (account, region), s in sorted(self.slices.items())],
+                "problems": [finding(p) for p in self.problems], "notices": [finding(n) for n in self.notices]}
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Report:
+        """The report ``record`` wrote."""
+        def tally(t: dict[str, int]) -> Tally:
+            return Tally(t["valid"], t["invalid"], t["missing"], t["notCovered"])
+
+        def finding(f: dict[str, Any]) -> Finding:
+            return Finding(f["kind"], f["key"], f["account"], f["region"], f["detail"])
+
+        report = cls(data["source"], _time(data["start"]), _time(data["end"]), deep=data["deep"],
+                     problems=[finding(p) for p in data["problems"]], notices=[finding(n) for n in data["notices"]])
+        for s in data["slices"]:
+            report.slices[(s["account"], s["region"])] = SliceSummary(tally(s["digests"]), tally(s["logFiles"]),
+                                                                      s["eventsInWindow"])
+        return report
+
     def as_dict(self) -> dict[str, Any]:
         """The form ``verify --json`` prints (README, "Verifying an archive")."""
         digests, logs = self.total("digests"), self.total("log_files")
@@ -125,3 +187,7 @@ def _order(finding: Finding) -> tuple[str, str, str, str]:
 
 def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from ..trail_logs import Lister
+from ..trail_logs import Lister, parse_log_file
 from . import chain, digest, layout, log_files
 from .chain import Fetched
 from .digest import DigestFormatError, DigestName, PublicKeys
@@ -49,28 +49,42 @@ class Archive:
 
 
 def verify(s3: Any, public_keys: Callable[[str], PublicKeys], archive: Archive, *, deep: bool = True,
-           workers: int = 16, progress: Progress | None = None) -> Report:
-    """Verify ``archive``; ``public_keys(region)`` answers ListPublicKeys for a region (called once each)."""
-    run = _Run(s3, archive, deep, max(1, workers), progress or (lambda phase, done, total: None))
-    return run.go(public_keys)
+           workers: int = 16, progress: Progress | None = None, slices: list[layout.Slice] | None = None,
+           part: tuple[datetime, datetime] | None = None) -> Report:
+    """Verify ``archive``; ``public_keys(region)`` answers ListPublicKeys for a region (called once each).
+
+    ``slices`` are the archive's (account, region) slices when they are known already, so that they are not
+    looked for again. ``part`` is a [start, end) within the window, verified as one of the pieces the window is
+    cut into: a digest is counted by the piece it begins in, a log file by the piece its name dates it in, so
+    that the pieces' counts add up to the window's; events are counted over the whole window.
+    """
+    if part is not None and not archive.start <= part[0] < part[1] <= archive.end:
+        raise ValueError(f"the part {part[0]:%Y-%m-%dT%H:%M:%SZ} to {part[1]:%Y-%m-%dT%H:%M:%SZ} is not within "
+                         f"the window")
+    run = _Run(s3, archive, deep, max(1, workers), progress or (lambda phase, done, total: None), part)
+    return run.go(public_keys, slices)
 
 
 class _Run:
-    def __init__(self, s3: Any, archive: Archive, deep: bool, workers: int, progress: Progress) -> None:
+    def __init__(self, s3: Any, archive: Archive, deep: bool, workers: int, progress: Progress,
+                 part: tuple[datetime, datetime] | None) -> None:
         self.s3, self.archive, self.deep, self.workers, self.progress = s3, archive, deep, workers, progress
+        self.start, self.end = part or (archive.start, archive.end)
+        # Whether the window goes on before or after what this run verifies: another piece counts what lies there.
+        self.before, self.after = self.start > archive.start, self.end < archive.end
         self.lister = Lister(s3, archive.bucket)
-        self.report = Report(archive.uri, archive.start, archive.end, deep=deep)
+        self.report = Report(archive.uri, self.start, self.end, deep=deep)
         self._lock = threading.Lock()
 
-    def go(self, public_keys: Callable[[str], PublicKeys]) -> Report:
+    def go(self, public_keys: Callable[[str], PublicKeys], known: list[layout.Slice] | None) -> Report:
         a = self.archive
-        slices = layout.find_slices(self.lister, a.prefix, accounts=a.accounts, regions=a.regions,
-                                    workers=self.workers)
+        slices = known if known is not None else layout.find_slices(
+            self.lister, a.prefix, accounts=a.accounts, regions=a.regions, workers=self.workers)
         listed = self._map(self._list, slices)
         regions = sorted({s.region for s in slices})
         keys = dict(zip(regions, self._map(public_keys, regions), strict=True))
         wanted = [(where, name) for where, (names, _) in zip(slices, listed, strict=True) for name in names
-                  if a.start < name.end <= a.end + AFTER_WINDOW]
+                  if self.start < name.end <= self.end + AFTER_WINDOW]
         fetched = self._map(lambda item: self._fetch(item[1], keys[item[0].region]), wanted, phase="digests")
         by_slice: dict[int, list[Fetched]] = {id(where): [] for where in slices}
         for (where, _), f in zip(wanted, fetched, strict=True):
@@ -95,9 +109,9 @@ class _Run:
         return self.report
 
     def _list(self, where: layout.Slice) -> tuple[list[DigestName], list[str]]:
-        a = self.archive
-        names = layout.digest_keys(self.lister, where.digests, a.start, a.end + AFTER_WINDOW) if where.digests else []
-        logs = layout.log_keys(self.lister, where.logs, a.start, a.end) if where.logs else []
+        start, end = self.start, self.end
+        names = layout.digest_keys(self.lister, where.digests, start, end + AFTER_WINDOW) if where.digests else []
+        logs = layout.log_keys(self.lister, where.logs, start, end) if where.logs else []
         return names, logs
 
     def _chain(self, where: layout.Slice, fetched: list[Fetched], predecessor: Fetched | None) -> None:
@@ -107,7 +121,7 @@ class _Run:
             self._problem("no-digests", None, where, f"AWSLogs/.../{where.account}/CloudTrail-Digest/{where.region}/")
             return
         verdict = chain.examine(fetched, predecessor, bucket=a.bucket, account=where.account, region=where.region,
-                                start=a.start, end=a.end)
+                                start=self.start, end=self.end)
         self.report.problems += verdict.problems
         self.report.notices += verdict.notices
         summary.digests.missing += sum(1 for p in verdict.problems if p.kind == "digest-missing")
@@ -116,7 +130,7 @@ class _Run:
         for f in fetched:
             if f.problem:
                 self._problem("digest-invalid", f.name.key, where, f.problem)
-            if f.digest is None or f.digest.start < a.end:
+            if self._counts(f):
                 if f.problem or f.name.key in verdict.bad_keys:
                     summary.digests.invalid += 1
                 else:
@@ -125,18 +139,32 @@ class _Run:
     def _named(self, where: layout.Slice, fetched: list[Fetched], listed: set[str]) -> list[digest.LogEntry]:
         """The log files to check: those the window's digests name, and those of the window named just after it.
         A log file of the window that no digest names is a problem here."""
-        a, summary = self.archive, self.report.summary(where.account, where.region)
+        summary = self.report.summary(where.account, where.region)
         named: set[str] = set()
         checked: list[digest.LogEntry] = []
         for f in fetched:
             for entry in f.digest.log_files if f.digest else ():
                 named.add(entry.key)
-                if f.digest is not None and (f.digest.start < a.end or entry.key in listed):
+                if f.digest is not None and (f.digest.start < self.end or entry.key in listed) and \
+                        self._dates(entry.key):
                     checked.append(entry)
         for key in sorted(listed - named):
             summary.log_files.not_covered += 1
             self._problem("log-not-covered", key, where)
         return checked
+
+    def _counts(self, fetched: Fetched) -> bool:
+        """Whether this run counts the digest: it begins here (one that could not be read: it ends here)."""
+        if fetched.digest is None:
+            return not (self.after and fetched.name.end > self.end)
+        return fetched.digest.start < self.end and not (self.before and fetched.digest.start < self.start)
+
+    def _dates(self, key: str) -> bool:
+        """Whether this run checks the log file: its name dates it here, or the window has no more pieces there."""
+        found = parse_log_file(key, 0)
+        if found is None:
+            return True
+        return not (self.before and found.logged_at < self.start) and not (self.after and found.logged_at >= self.end)
 
     def _log_result(self, where: layout.Slice, result: log_files.LogCheck) -> None:
         summary = self.report.summary(where.account, where.region)
