@@ -21,6 +21,7 @@ os.environ["PATH"] = node_first(os.environ["PATH"])
 
 from moto import mock_aws
 
+import tests.engine  # noqa: F401  (before any boto3 session: it answers Lambda's Invoke in-process)
 from cloudtrail_lake_import.testing import (
     MOTO_CONFIG,
     CloudTrailImportSimulator,

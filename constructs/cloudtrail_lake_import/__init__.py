@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .access_role import ImportAccessRole
+    from .archive_verification import ArchiveVerification
     from .import_monitor import ImportMonitor
     from .import_provider import ImportProvider
     from .resource_type import ResourceTypeRegistration
@@ -22,6 +23,7 @@ __version__ = "0.4.0"
 """The release, and the one place it is written (pyproject.toml reads it from here)."""
 
 __all__ = [
+    "ArchiveVerification",
     "ImportAccessRole",
     "ImportMonitor",
     "ImportProvider",
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 _MODULES = {
+    "ArchiveVerification": ".archive_verification",
     "ImportAccessRole": ".access_role",
     "ImportMonitor": ".import_monitor",
     "ImportProvider": ".import_provider",

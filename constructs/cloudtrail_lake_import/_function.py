@@ -9,7 +9,7 @@ from constructs import Construct
 def handler_function(scope: Construct, construct_id: str, *, log_group_id: str, handler: str, code: aws_lambda.Code,
                      role: aws_iam.IRole, timeout: Duration, description: str,
                      environment: dict[str, str] | None = None, function_name: str | None = None,
-                     reserved_concurrent_executions: int | None = None) -> aws_lambda.Function:
+                     reserved_concurrent_executions: int | None = None, memory_size: int = 256) -> aws_lambda.Function:
     """A function on the newest Python (cdk-nag's L1) on arm64, logging JSON at INFO into a log group of its own,
     kept a year and retained, which its role may write to and no other (the role has no managed policy)."""
     log_group = aws_logs.LogGroup(scope, log_group_id, retention=aws_logs.RetentionDays.ONE_YEAR,
@@ -23,7 +23,7 @@ def handler_function(scope: Construct, construct_id: str, *, log_group_id: str, 
         code=code,
         role=role,
         timeout=timeout,
-        memory_size=256,
+        memory_size=memory_size,
         environment=environment,
         reserved_concurrent_executions=reserved_concurrent_executions,
         logging_format=aws_lambda.LoggingFormat.JSON,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -19,9 +19,6 @@ from trail_import_handler.verification import verify as verify_archive
 from ._cli_errors import _aws_errors
 from ._cli_output import Printer
 from ._cli_settings import color, global_options, output
-
-# ListPublicKeys is asked around the window: a digest near its edge may be signed by the key of the next hours.
-_KEY_MARGIN = timedelta(hours=4)
 
 
 def _time(name: str, text: str) -> datetime:
@@ -87,15 +84,7 @@ def verify(obj: dict[str, Any], source: str, start: str, end: str, accounts: tup
 
 
 def _keys(obj: dict[str, Any], region: str, window: Archive) -> PublicKeys:
-    ct = obj["client"]("cloudtrail", region)
-    pages, token = [], None
-    while True:
-        page = ct.list_public_keys(StartTime=window.start - _KEY_MARGIN, EndTime=window.end + _KEY_MARGIN,
-                                   **({"NextToken": token} if token else {}))
-        pages.append(page)
-        token = page.get("NextToken")
-        if not token:
-            return PublicKeys.from_answer(pages)
+    return PublicKeys.fetch(obj["client"]("cloudtrail", region), window.start, window.end)
 
 
 class _Progress:

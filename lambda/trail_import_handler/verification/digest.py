@@ -9,6 +9,7 @@ is the ``cryptography`` package's (PKCS #1 v1.5 with SHA-256), never ours.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -21,6 +22,8 @@ from typing import Any
 
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 _SIGNING_DELAY = timedelta(hours=2)
+# How far beyond a window ListPublicKeys is asked: the AWS CLI asks two hours past it; this covers a signing delay too.
+KEY_MARGIN = timedelta(hours=4)
 DIGEST_NAME = re.compile(
     rf"(?P<account>\d{{12}})_CloudTrail-Digest_(?P<region>{_REGION})_(?P<trail>.+)_(?P<home>{_REGION})_"
     r"(?P<stamp>\d{8}T\d{6}Z)(?P<backfill>_backfill)?\.json\.gz$")
@@ -140,6 +143,34 @@ class PublicKeys:
         return cls(PublicKey(str(k["Fingerprint"]), bytes(k["Value"]), k.get("ValidityStartTime"),
                              k.get("ValidityEndTime"))
                    for page in answers for k in page.get("PublicKeyList", []))
+
+    @classmethod
+    def fetch(cls, cloudtrail: Any, start: datetime, end: datetime) -> PublicKeys:
+        """The keys that ``cloudtrail`` (a client of the digests' region) lists for [start, end], with a margin:
+        a digest near the window's edge may be signed by the key of the hours beyond it."""
+        pages, token = [], None
+        while True:
+            page = cloudtrail.list_public_keys(StartTime=start - KEY_MARGIN, EndTime=end + KEY_MARGIN,
+                                               **({"NextToken": token} if token else {}))
+            pages.append(page)
+            token = page.get("NextToken")
+            if not token:
+                return cls.from_answer(pages)
+
+    def record(self) -> list[dict[str, Any]]:
+        """The keys as JSON-ready data that ``from_record`` reads back."""
+        return [{"fingerprint": k.fingerprint, "der": base64.b64encode(k.der).decode(),
+                 "validFrom": k.valid_from.isoformat() if k.valid_from else None,
+                 "validUntil": k.valid_until.isoformat() if k.valid_until else None} for k in self._keys.values()]
+
+    @classmethod
+    def from_record(cls, data: Iterable[Mapping[str, Any]]) -> PublicKeys:
+        """The keys ``record`` wrote."""
+        def time(text: str | None) -> datetime | None:
+            return datetime.fromisoformat(text) if text else None
+
+        return cls(PublicKey(str(k["fingerprint"]), base64.b64decode(k["der"]), time(k["validFrom"]),
+                             time(k["validUntil"])) for k in data)
 
     def problem(self, digest: Digest, inflated: bytes, signature_hex: str) -> str | None:
         """Why ``digest`` is not signed by a published key of its region, or None when it is."""

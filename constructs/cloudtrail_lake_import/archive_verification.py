@@ -1,0 +1,211 @@
+"""ArchiveVerification: a trail archive proved on Step Functions Distributed Map, one (account, region, day) at a
+time, before it is copied into CloudTrail Lake."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack, Token, aws_iam, aws_kms, aws_logs, aws_s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from trail_import_handler.archive_verification import REPORTS_ENV, RUNS, SOURCE_ENV, SOURCE_REGION_ENV
+
+from ._asset import handler_code
+from ._function import handler_function
+from ._nag import acknowledge, acknowledge_wildcard
+from ._prop_types import BUCKET, DURATION, KEY, TEXT, WHOLE, check, check_source_prefix
+
+DEFAULT_MAX_CONCURRENCY = 100
+"""Pieces verified at once by default: a tenth of the default Lambda concurrency quota of an account (1,000)."""
+
+# aws-cdk-lib's cx_api.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 (not exported to Python).
+_RESULT_WRITER_V2 = "@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2"
+
+# Errors a step is tried again for: ours when S3 or CloudTrail stayed throttled through botocore's retries, and
+# Lambda's own when the invocation itself failed or was throttled.
+_TRANSIENT = ["ArchiveUnavailable", "Lambda.TooManyRequestsException", "Lambda.ServiceException",
+              "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"]
+
+
+class ArchiveVerification(Construct):
+    """Verifies a trail archive in S3 before it is imported: CloudTrail's signed digest chain of every account
+    and region, every log file the digests name, and every log file they do not.
+
+    A state machine runs three stages:
+
+    1. **Plan**: a function finds the archive's (account, region) slices with delimiter listings, checks that the
+       window has digests, and writes the (account, region, day) pieces of the window to the report bucket.
+    2. **Verify**: a Distributed Map runs the function on each piece, ``max_concurrency`` at a time. Each piece
+       also checks its first digest's link to the day before. A digest or log file found wrong is a result;
+       throttling and transient errors are tried again. Each piece's report goes to the report bucket, and then
+       each slice's pieces are rolled up into one report, by a second Distributed Map.
+    3. **Summarize**: the function adds the slices' reports up into ``verifications/RUN/report.json`` and returns
+       the counts and the first problems, each a key and a sentence, in under 2 KB.
+
+    Start an execution with ``{"start": "2024-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"}``, and optionally
+    ``"accounts"`` and ``"regions"``; the window is [start, end).
+
+    The function may list and read the source under ``PREFIX/AWSLogs/`` only, write and read the report bucket
+    under ``verifications/`` only, and call ``cloudtrail:ListPublicKeys``. A source bucket of another account must
+    allow that role in its bucket policy too.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, source_bucket: aws_s3.IBucket,
+                 source_prefix: str | None = None, source_region: str | None = None,
+                 encryption_key: aws_kms.IKey | None = None, report_bucket: aws_s3.IBucket | None = None,
+                 report_expiration: Duration | None = None, max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> None:
+        """
+        :param source_bucket: the bucket that holds the trail logs and their digests.
+        :param source_prefix: the key prefix above ``AWSLogs/``, such as ``org-trail`` (not an ``s3://`` URI); a
+            leading or trailing ``/`` is dropped. Default: the whole bucket.
+        :param source_region: the source bucket's region. Default: the bucket's own, else this stack's.
+        :param encryption_key: the KMS key of SSE-KMS encrypted logs and digests. Default: the bucket's own key,
+            if any.
+        :param report_bucket: where the reports go; it must be in this stack's region, where the Distributed Map
+            reads its pieces. Default: a bucket made here, encrypted, TLS only, never public, and its reports
+            expiring after ``report_expiration``.
+        :param report_expiration: how long the made report bucket keeps a report. Default: 400 days, past a
+            yearly audit. Only for the bucket made here.
+        :param max_concurrency: how many pieces (account, region, day) are verified at once, 1 to 10,000; each
+            is one Lambda invocation. Default: 100.
+        """
+        super().__init__(scope, construct_id)
+        # CDK renders result_writer_v2 only under this feature flag (the deprecated result_writer warns at every
+        # synth); context set here, before any child, holds for this construct's own states and no one else's.
+        self.node.set_context(_RESULT_WRITER_V2, True)
+        check("source_bucket", source_bucket, BUCKET, required=True)
+        check_source_prefix(source_prefix)
+        check("source_region", source_region, TEXT)
+        check("encryption_key", encryption_key, KEY)
+        check("report_bucket", report_bucket, BUCKET)
+        check("report_expiration", report_expiration, DURATION)
+        check("max_concurrency", max_concurrency, WHOLE, required=True)
+        if not 1 <= max_concurrency <= 10_000:
+            raise ValueError(f"max_concurrency must be from 1 to 10,000 (Distributed Map's limit of child "
+                             f"executions at once); got {max_concurrency}")
+        if report_bucket is not None and report_expiration is not None:
+            raise ValueError("report_expiration applies only to the report bucket made here; set the lifecycle of "
+                             "the report_bucket you give on that bucket")
+        stack = Stack.of(self)
+        _check_region(stack, report_bucket)
+        prefix = (source_prefix or "").strip("/")
+        logs = (f"{prefix}/" if prefix else "") + ("" if prefix.endswith("AWSLogs") else "AWSLogs/")
+
+        self.report_bucket = report_bucket or aws_s3.Bucket(
+            self, "Reports", encryption=aws_s3.BucketEncryption.S3_MANAGED, enforce_ssl=True,
+            block_public_access=aws_s3.BlockPublicAccess.BLOCK_ALL, versioned=False,
+            object_ownership=aws_s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[aws_s3.LifecycleRule(expiration=report_expiration or Duration.days(400),
+                                                  abort_incomplete_multipart_upload_after=Duration.days(1))])
+        """Where each run's reports are: ``verifications/RUN/report.json``, and each piece's and slice's."""
+        if report_bucket is None:
+            acknowledge(self.report_bucket, "AwsSolutions-S1",
+                        "The bucket holds only the reports this construct writes, by its one role; an access log "
+                        "would record those writes and the user's own reads. Give report_bucket to log them.")
+
+        self.role = aws_iam.Role(self, "Role", assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),
+                                 description="Verifies a CloudTrail trail archive before it is imported")
+        """The role of the verifier function."""
+        self.role.add_to_policy(aws_iam.PolicyStatement(
+            sid="ListTheArchive", actions=["s3:ListBucket"], resources=[source_bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{logs}*"]}}))
+        self.role.add_to_policy(aws_iam.PolicyStatement(
+            sid="ReadTheArchive", actions=["s3:GetObject"], resources=[source_bucket.arn_for_objects(f"{logs}*")]))
+        key = encryption_key or source_bucket.encryption_key
+        if key is not None:
+            self.role.add_to_policy(aws_iam.PolicyStatement(
+                sid="DecryptTheArchive", actions=["kms:Decrypt"], resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{source_region or stack.region}.amazonaws.com"}}))
+        self.role.add_to_policy(aws_iam.PolicyStatement(
+            sid="ListTheReports", actions=["s3:ListBucket"], resources=[self.report_bucket.bucket_arn]))
+        self.role.add_to_policy(aws_iam.PolicyStatement(
+            sid="WriteTheReports", actions=["s3:GetObject", "s3:PutObject"],
+            resources=[self.report_bucket.arn_for_objects(f"{RUNS}*")]))
+        # The Service Authorization Reference gives ListPublicKeys no resource type: '*' is the only match.
+        self.role.add_to_policy(aws_iam.PolicyStatement(
+            sid="ReadTheSigningKeys", actions=["cloudtrail:ListPublicKeys"], resources=["*"]))
+        if self.report_bucket.encryption_key is not None:
+            self.report_bucket.encryption_key.grant_encrypt_decrypt(self.role)
+
+        self.function = handler_function(
+            self, "Verifier", log_group_id="VerifierLogs", handler="trail_import_handler.archive_verification.handler",
+            code=handler_code(), role=self.role, timeout=Duration.minutes(15), memory_size=1024,
+            environment={SOURCE_ENV: f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else ""),
+                         SOURCE_REGION_ENV: source_region or source_bucket.env.region or stack.region,
+                         REPORTS_ENV: self.report_bucket.bucket_name},
+            description="Verifies a CloudTrail trail archive: plan, verify a piece, roll up a slice, summarize")
+        """The function of every stage: plan, verify one piece, roll up one slice, summarize."""
+
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(self._definition(max_concurrency)),
+            state_machine_type=sfn.StateMachineType.STANDARD, tracing_enabled=True,
+            logs=sfn.LogOptions(destination=aws_logs.LogGroup(self, "ExecutionLogs",
+                                                                retention=aws_logs.RetentionDays.ONE_YEAR,
+                                                                removal_policy=RemovalPolicy.RETAIN),
+                                level=sfn.LogLevel.ALL, include_execution_data=True),
+            comment="Verifies a CloudTrail trail archive before it is imported")
+        """The state machine: start an execution with the window to verify; its output is the summary."""
+
+        self._acknowledge(source_bucket, logs)
+
+    def _definition(self, max_concurrency: int) -> sfn.IChainable:
+        plan = self._step("Plan", {"step": "plan", "run": sfn.JsonPath.string_at("$$.Execution.Name"),
+                                   "request": sfn.JsonPath.object_at("$")}, result_path="$.plan")
+        pieces = self._fan_out("Verify each piece", "pieces", {
+            "step": "verify", "piece": sfn.JsonPath.object_at("$$.Map.Item.Value"),
+            "run": sfn.JsonPath.string_at("$.plan.run"), "request": sfn.JsonPath.object_at("$.plan.window")},
+            max_concurrency)
+        slices = self._fan_out("Roll up each slice", "slices", {
+            "step": "roll-up", "slice": sfn.JsonPath.object_at("$$.Map.Item.Value"),
+            "run": sfn.JsonPath.string_at("$.plan.run")}, max_concurrency)
+        summary = self._step("Summarize", {"step": "summarize", "run": sfn.JsonPath.string_at("$.plan.run"),
+                                           "request": sfn.JsonPath.object_at("$.plan.window")})
+        return plan.next(pieces).next(slices).next(summary)
+
+    def _step(self, name: str, payload: dict[str, object], *, result_path: str | None = None) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(self, name, lambda_function=self.function,
+                                  payload=sfn.TaskInput.from_object(payload), payload_response_only=True,
+                                  retry_on_service_exceptions=False, result_path=result_path)
+        task.add_retry(errors=_TRANSIENT, interval=Duration.seconds(2), backoff_rate=2, max_attempts=6)
+        return task
+
+    def _fan_out(self, name: str, items: str, selector: dict[str, object],
+                 max_concurrency: int) -> sfn.DistributedMap:
+        # No ItemBatcher, EXPRESS children or failure tolerance: one piece is one invocation, and a piece that
+        # cannot be verified fails the run rather than leaving part of the archive unproven.
+        fan_out = sfn.DistributedMap(
+            self, name, max_concurrency=max_concurrency, item_selector=selector, result_path=sfn.JsonPath.DISCARD,
+            item_reader=sfn.S3JsonItemReader(bucket=self.report_bucket,
+                                             key=sfn.JsonPath.string_at(f"$.plan.{items}.Key")),
+            # Without a writer the children's outputs would be gathered into the state's output, which is limited
+            # to 256 KiB: an organization's pieces are millions.
+            result_writer_v2=sfn.ResultWriterV2(bucket=self.report_bucket, prefix=f"{RUNS}map-runs/"))
+        fan_out.item_processor(_child(self, fan_out, name))
+        return fan_out
+
+    def _acknowledge(self, source_bucket: aws_s3.IBucket, logs: str) -> None:
+        acknowledge_wildcard(self.role, source_bucket.arn_for_objects(f"{logs}*"),
+                             "The verifier reads every digest and log file of the archive, which lie under "
+                             "AWSLogs/ in keys it cannot know in advance; it may read nothing else.")
+        acknowledge_wildcard(self.role, self.report_bucket.arn_for_objects(f"{RUNS}*"),
+                             "Each run writes its reports under verifications/RUN/, named by the execution.")
+        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]",
+                    "cloudtrail:ListPublicKeys has no resource type in the Service Authorization Reference: '*' is "
+                    "the only resource AWS matches for it (read-only, the public keys of digest signatures).")
+
+
+def _child(verification: ArchiveVerification, fan_out: sfn.DistributedMap, name: str) -> tasks.LambdaInvoke:
+    """The one task of each child execution: the function on the item the selector made."""
+    task = tasks.LambdaInvoke(fan_out, f"{name}: one", lambda_function=verification.function,
+                              payload_response_only=True, retry_on_service_exceptions=False)
+    task.add_retry(errors=_TRANSIENT, interval=Duration.seconds(2), backoff_rate=2, max_attempts=6)
+    return task
+
+
+def _check_region(stack: Stack, report_bucket: aws_s3.IBucket | None) -> None:
+    if report_bucket is None:
+        return
+    region, here = report_bucket.env.region, stack.region
+    if not Token.is_unresolved(region) and not Token.is_unresolved(here) and region != here:
+        raise ValueError(f"report_bucket: expected a bucket in this stack's region ({here}), where the Distributed "
+                         f"Map reads its pieces; got one in {region}")

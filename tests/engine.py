@@ -1,0 +1,141 @@
+"""A synthesized state machine run on moto's Step Functions interpreter, its Lambda tasks answered in-process.
+
+moto (REFERENCE, "Step Functions, offline") interprets the definition itself: Task, Retry, and a DISTRIBUTED Map
+reading its items from S3 with STANDARD child executions. It would invoke a Lambda function in Docker; instead,
+``before-call.lambda.Invoke`` is answered here, before moto's own stub, by calling the function's handler module.
+The handler runs as its role: every call it makes is authorized against the role the template gives the function
+(``IamEnforcement``), and CloudTrail is the simulator. The function's environment is the template's.
+
+Import this module before any boto3 session exists (tests/conftest.py does), because botocore reads
+``BUILTIN_HANDLERS`` when it makes a session.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+import botocore.handlers
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.response import StreamingBody
+
+from cloudtrail_lake_import.testing import CloudTrailImportSimulator, Connection, Deployment, IamEnforcement, IamWorld
+from trail_import_handler import clients
+
+Answer = Callable[[dict[str, Any]], Any]
+_FUNCTIONS: dict[str, Answer] = {}
+_LOCK = threading.Lock()
+
+
+def _invoke(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    """Lambda's answer to Invoke for a function deployed here; None lets any other call through."""
+    name = unquote(params.get("url_path", "")).split("/functions/", 1)[-1].split("/invocations", 1)[0]
+    answer = _FUNCTIONS.get(name.rsplit(":function:", 1)[-1].split(":", 1)[0])
+    if answer is None:
+        return None
+    payload = json.loads(params.get("body") or b"{}")
+    error = None
+    try:
+        result = answer(payload)
+    except Exception as raised:
+        # What the Python runtime answers for an unhandled exception: the class name is the error Step Functions
+        # retries and catches by.
+        error = {"errorType": type(raised).__name__, "errorMessage": str(raised),
+                 "stackTrace": traceback.format_tb(raised.__traceback__)}
+    body = json.dumps(error if error is not None else result).encode()
+    parsed: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST",
+                              "Payload": StreamingBody(io.BytesIO(body), len(body))}
+    if error is not None:
+        parsed["FunctionError"] = "Unhandled"
+    return AWSResponse("https://lambda.amazonaws.com", 200, HTTPHeaders(), None), parsed
+
+
+botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-call.lambda.Invoke", _invoke))
+
+
+class Engine:
+    """One stack's state machines and functions, deployed into moto and run there."""
+
+    def __init__(self, template: Mapping[str, Any], world: IamWorld, simulator: CloudTrailImportSimulator, *,
+                 account: str, region: str) -> None:
+        self.deployment = Deployment(template, account=account, region=region)
+        self.world, self.simulator, self.region = world, simulator, region
+        self.invocations: list[tuple[str, dict[str, Any]]] = []
+        """Every invocation answered: the function's name and its payload."""
+        self._environment: dict[str, str] = {}
+
+    @contextmanager
+    def deployed(self) -> Iterator[Engine]:
+        """Create the template's buckets, functions (as answers) and state machines in moto while inside."""
+        s3 = boto3.client("s3", region_name=self.region)
+        for logical in self.deployment.of_type("AWS::S3::Bucket"):
+            s3.create_bucket(Bucket=self.deployment.physical_name(logical))
+        names = []
+        for logical, props in self.deployment.of_type("AWS::Lambda::Function").items():
+            name = self.deployment.physical_name(logical)
+            _FUNCTIONS[name] = self._answer(name, props)
+            names.append(name)
+            self._environment.update(props.get("Environment", {}).get("Variables", {}))
+        previous = {k: os.environ.get(k) for k in self._environment}
+        os.environ.update(self._environment)
+        try:
+            yield self
+        finally:
+            for name in names:
+                _FUNCTIONS.pop(name, None)
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def state_machine(self, logical: str | None = None) -> str:
+        """Create the template's state machine (its only one, unless ``logical`` names it); its ARN."""
+        machines = self.deployment.of_type("AWS::StepFunctions::StateMachine")
+        logical = logical or next(iter(machines))
+        props = machines[logical]
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        return str(sfn.create_state_machine(name=self.deployment.physical_name(logical),
+                                            definition=props["DefinitionString"], roleArn=props["RoleArn"],
+                                            type=props.get("StateMachineType", "STANDARD"))["stateMachineArn"])
+
+    def run(self, machine: str, request: dict[str, Any], *, name: str = "run-1",
+            timeout: float = 300) -> dict[str, Any]:
+        """Start an execution and wait for it to end: DescribeExecution's answer."""
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(request))["executionArn"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answer: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+            if answer["status"] != "RUNNING":
+                return answer
+            time.sleep(0.05)
+        raise AssertionError(f"execution {name} still runs after {timeout} s")
+
+    def _answer(self, name: str, props: Mapping[str, Any]) -> Answer:
+        module, _, function = str(props["Handler"]).rpartition(".")
+        role = str(props["Role"])
+
+        def answer(payload: dict[str, Any]) -> Any:
+            with _LOCK:
+                self.invocations.append((name, payload))
+            # A session of its own for each invocation: the interpreter runs children in threads, and a boto3
+            # session is not to be shared between threads.
+            session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=self.region)
+            IamEnforcement(self.world, role).attach(session.events)
+            Connection(self.simulator, role).attach(session.events)
+            with clients.using(session):
+                return getattr(importlib.import_module(module), function)(payload, None)
+
+        return answer
