@@ -72,6 +72,9 @@ class Engine:
         self.world, self.simulator, self.region = world, simulator, region
         self.invocations: list[tuple[str, dict[str, Any]]] = []
         """Every invocation answered: the function's name and its payload."""
+        self.faults: dict[str, list[tuple[int, str]]] = {}
+        """Errors the functions' calls meet, by operation (``s3.GetObject``): each the HTTP status and error code
+        of one call, in order; used up as they are met."""
         self._environment: dict[str, str] = {}
 
     @contextmanager
@@ -133,9 +136,21 @@ class Engine:
             # session is not to be shared between threads.
             session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=self.region)
+            session.events.register_first("before-call", self._fault, unique_id="engine-faults")
             IamEnforcement(self.world, role).attach(session.events)
             Connection(self.simulator, role).attach(session.events)
             with clients.using(session):
                 return getattr(importlib.import_module(module), function)(payload, None)
 
         return answer
+
+    def _fault(self, model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        """The next fault of this operation, as the service would answer it once botocore's retries gave up."""
+        with _LOCK:
+            queued = self.faults.get(f"{model.service_model.endpoint_prefix}.{model.name}")
+            if not queued:
+                return None
+            status, code = queued.pop(0)
+        return AWSResponse("https://aws.amazon.com", status, HTTPHeaders(), None), {
+            "Error": {"Code": code, "Message": f"{code} (a fault of the test)"},
+            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}

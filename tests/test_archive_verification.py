@@ -3,6 +3,7 @@ moto's S3: each Lambda task answered by the handler module in-process, as the ro
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,11 @@ WINDOW = {"start": "2024-03-01T00:00:00Z", "end": "2024-03-03T00:00:00Z"}
 ORGANIZATION = "o-a1b2c3d4e5"
 
 
+@functools.cache
+def _synthesized(props: tuple[tuple[str, Any], ...]) -> str:
+    return json.dumps(_template(**dict(props)))
+
+
 def _template(**props: Any) -> dict[str, Any]:
     import aws_cdk as cdk
     from aws_cdk import aws_s3
@@ -37,14 +43,19 @@ def _template(**props: Any) -> dict[str, Any]:
 
     app = cdk.App()
     stack = cdk.Stack(app, "Verified", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    if "report_bucket" in props:
+        props["report_bucket"] = aws_s3.Bucket.from_bucket_name(stack, "Reports", props["report_bucket"])
     ArchiveVerification(stack, "Verification", source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", BUCKET),
                         max_concurrency=4, **props)
     return dict(Template.from_stack(stack).to_json())
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return _template()
+@pytest.fixture
+def template(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The stack with the props the test is parametrized with (``indirect``), else with none."""
+    props: dict[str, Any] = getattr(request, "param", {})
+    synthesized: dict[str, Any] = json.loads(_synthesized(tuple(sorted(props.items()))))
+    return synthesized
 
 
 @pytest.fixture
@@ -103,3 +114,153 @@ def test_a_clean_archive_is_intact_and_counted_as_from_one_machine(engine: Engin
     # Two slices of two days: one plan, four pieces, two roll-ups, one summary.
     steps = [payload["step"] for _, payload in engine.invocations]
     assert sorted(steps) == ["plan", "roll-up", "roll-up", "summarize", "verify", "verify", "verify", "verify"]
+
+
+def _verifier_role(engine: Engine) -> str:
+    (logical,) = [k for k, r in engine.deployment.resources.items()
+                  if r["Type"] == "AWS::IAM::Role" and "Verification" in k and "StateMachine" not in k]
+    return engine.deployment.arn(logical)
+
+
+def test_every_call_of_the_verifier_is_made_as_its_role_and_allowed(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    _summary(engine.run(engine.state_machine(), WINDOW))
+    mine = [d for d in engine.world.decisions if d.request.principal == _verifier_role(engine)]
+    assert {d.request.action for d in mine} == {"s3:ListBucket", "s3:GetObject", "s3:PutObject",
+                                                "cloudtrail:ListPublicKeys"}
+    assert all(d.allowed for d in mine)
+
+
+def test_a_tampered_archive_is_a_result_naming_each_object_and_agreeing_with_one_machine(engine: Engine) -> None:
+    archive = _archive(engine)
+    archive.write([ACCOUNT], [REGION, "eu-west-1"], START - timedelta(hours=3), 48 + 6)
+    changed = next(k for k in archive.digest_keys if "20240302T000713Z" in k and REGION in k)
+    archive.modify_digest(changed)
+    deleted = next(k for k in archive.log_keys if "20240301T1437Z" in k and "eu-west-1" in k)
+    archive.delete(deleted)
+    answer = engine.run(engine.state_machine(), WINDOW)
+    summary = _summary(answer)  # a bad archive is what the run found, not a failed run
+    assert summary["intact"] is False
+    # The changed digest fails its own signature and its successor's record of it.
+    assert summary["problems"] == 3
+    deleted_line, signature_line, link_line = summary["firstProblems"]
+    assert deleted_line == (f"{deleted}: A log file a digest names is not in the bucket: it was deleted or moved. "
+                            "Restore it, or the import will lack its events.")
+    assert signature_line == (f"{changed}: The digest cannot be trusted: its signature does not match its content. "
+                              "Someone changed or replaced it; restore the original before you import.")
+    # A line is cut at 400 characters, saying so.
+    assert link_line.startswith(f"{changed}: The digest no longer matches what its successor recorded of it (its "
+                                "SHA-256 differ from what ")
+    assert len(link_line) == 400
+    assert link_line.endswith("...")
+    assert _report(engine, summary)["report"] == _whole(engine)
+
+
+@pytest.mark.parametrize("template", [{"source_prefix": "org-trail"}], indirect=True)
+def test_an_organization_archive_is_verified_account_by_account_and_region_by_region(engine: Engine) -> None:
+    accounts = ["111122223333", "444455556666", "777788889999"]
+    archive = _archive(engine, prefix="org-trail", organization=ORGANIZATION)
+    archive.write(accounts, [REGION, "eu-west-1"], START - timedelta(hours=3), 48 + 6)
+    archive.modify_log(next(k for k in archive.log_keys if "444455556666_CloudTrail_eu-west-1_20240302T0937Z" in k))
+    summary = _summary(engine.run(engine.state_machine(), WINDOW))
+    report = _report(engine, summary)
+    assert report["report"] == _whole(engine, prefix="org-trail")
+    assert [(p["kind"], p["account"], p["region"]) for p in report["report"]["problems"]] == \
+        [("log-invalid", "444455556666", "eu-west-1")]
+    # 3 accounts x 2 regions x 2 days: six slices, twelve pieces.
+    steps = [payload["step"] for _, payload in engine.invocations]
+    assert (steps.count("verify"), steps.count("roll-up")) == (12, 6)
+    assert summary["digestsVerified"] == 3 * 2 * 49
+
+
+def _refusal(answer: dict[str, Any]) -> str:
+    assert answer["status"] == "FAILED", answer.get("output")
+    assert answer["error"] == "VerificationRefused"
+    message: str = json.loads(answer["cause"])["errorMessage"]
+    return message
+
+
+def _pieces_verified(engine: Engine) -> int:
+    return sum(1 for _, payload in engine.invocations if payload["step"] == "verify")
+
+
+def test_a_bucket_without_trail_logs_is_refused_before_any_piece(engine: Engine) -> None:
+    message = _refusal(engine.run(engine.state_machine(), WINDOW))
+    assert message == ("There are no trail logs or digests in s3://trail-logs (under AWSLogs/[o-ORG/]ACCOUNT/"
+                       "CloudTrail-Digest/REGION/): check the source's bucket and prefix.")
+    assert _pieces_verified(engine) == 0
+
+
+def test_a_trail_without_log_file_validation_is_refused_saying_how_to_turn_it_on(engine: Engine) -> None:
+    archive = _archive(engine)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 12)
+    for key in archive.digest_keys:
+        archive.delete(key)
+    message = _refusal(engine.run(engine.state_machine(), WINDOW))
+    assert message == ("There is no CloudTrail-Digest prefix in s3://trail-logs (under AWSLogs/[o-ORG/]ACCOUNT/"
+                       "CloudTrail-Digest/REGION/): log file validation was never on for the trail, so no log file "
+                       "can be proven. Turn it on (aws cloudtrail update-trail --enable-log-file-validation); logs "
+                       "delivered before then stay unproven.")
+    assert _pieces_verified(engine) == 0
+
+
+@pytest.mark.parametrize("window", [
+    # After the archive's last digest, and before its first (with a digest of the day before the window listed).
+    {"start": "2024-06-01T00:00:00Z", "end": "2024-06-03T00:00:00Z"},
+    {"start": "2024-02-27T00:00:00Z", "end": "2024-02-29T00:00:00Z"}])
+def test_a_window_without_digests_is_refused_naming_it(engine: Engine, window: dict[str, str]) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48)
+    message = _refusal(engine.run(engine.state_machine(), window))
+    assert message == (f"No digest in s3://trail-logs (under AWSLogs/[o-ORG/]ACCOUNT/CloudTrail-Digest/REGION/) "
+                       f"covers {window['start']} to {window['end']}: log file validation was off then, or the "
+                       "window lies outside the trail's logs. Choose a window the digests cover.")
+    assert _pieces_verified(engine) == 0
+
+
+@pytest.mark.parametrize(("request_", "message"), [
+    ({"start": "2024-03-01", "end": "2024-03-02T00:00:00Z"},
+     "start must be a UTC time such as 2024-01-01T00:00:00Z; got '2024-03-01'"),
+    ({"start": "2024-03-01T00:00:00Z"}, "end must be a UTC time such as 2024-01-01T00:00:00Z; got None"),
+    ({"start": "2024-02-30T00:00:00Z", "end": "2024-03-02T00:00:00Z"}, "start is not a real time: 2024-02-30T00:00:00Z"),
+    ({"start": "2024-03-02T00:00:00Z", "end": "2024-03-01T00:00:00Z"},
+     "start (2024-03-02T00:00:00Z) must be before end (2024-03-01T00:00:00Z)"),
+    ({**WINDOW, "accounts": "111122223333"}, "accounts must be a list, each 12 digits; got '111122223333'"),
+    ({**WINDOW, "regions": ["US-EAST-1"]},
+     "regions must be a list, each a region name such as us-east-1; got ['US-EAST-1']"),
+    ({**WINDOW, "prefix": "x"}, "The execution's input has unknown fields ['prefix']: expected start, end, accounts "
+                                "and regions")])
+def test_a_bad_request_is_refused_naming_the_field(engine: Engine, request_: dict[str, Any], message: str) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 12)
+    assert _refusal(engine.run(engine.state_machine(), request_)) == message
+    assert _pieces_verified(engine) == 0
+
+
+@pytest.mark.parametrize("template", [{"report_bucket": "reports-in-ireland"}], indirect=True)
+def test_a_report_bucket_in_another_region_is_refused_at_the_plan(engine: Engine) -> None:
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3.create_bucket(Bucket="reports-in-ireland", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 12)
+    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
+        "The report bucket reports-in-ireland is in eu-west-1, not in us-east-1 with the verification: give "
+        "ArchiveVerification a report bucket of its own region.")
+    assert _pieces_verified(engine) == 0
+
+
+def test_a_piece_that_meets_throttling_past_botocores_retries_is_verified_on_the_state_machines_retry(
+        engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    engine.faults["s3.GetObject"] = [(503, "SlowDown")]
+    summary = _summary(engine.run(engine.state_machine(), WINDOW))
+    assert summary["intact"] is True
+    assert summary["digestsVerified"] == 49
+    # Two pieces, one of them twice.
+    assert _pieces_verified(engine) == 3
+
+
+def test_a_denied_read_fails_the_run_naming_the_call_and_is_not_retried(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    engine.faults["s3.ListObjectsV2"] = [(403, "AccessDenied")]
+    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
+        "ListObjectsV2 was denied (AccessDenied (a fault of the test)): the verifier's role, or the bucket or key "
+        "policy of s3://trail-logs or s3://verificationreports205f6937, must allow it.")
+    assert [payload["step"] for _, payload in engine.invocations] == ["plan"]
