@@ -136,7 +136,8 @@ class Engine:
             # session is not to be shared between threads.
             session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=self.region)
-            session.events.register_first("before-call", self._fault, unique_id="engine-faults")
+            fault: Any = self._fault  # a before-call handler answers in botocore's stead by returning
+            session.events.register_first("before-call", fault, unique_id="engine-faults")
             IamEnforcement(self.world, role).attach(session.events)
             Connection(self.simulator, role).attach(session.events)
             with clients.using(session):

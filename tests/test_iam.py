@@ -26,6 +26,7 @@ import app as example
 from cloudtrail_lake_import.testing import MOTO_CONFIG, CloudTrailImportSimulator, Deployment, IamWorld, default_session
 from cloudtrail_lake_import.testing.iam_policy import Request
 from examples import cross_account
+from tests import verification_stack
 from tests.driver import ROLE_ARN, Outcome, ProviderDriver, import_properties
 from tests.handler_roles import HandlerRoles, admin_client
 from tests.test_nag import _own_stack
@@ -65,14 +66,21 @@ def _identity_policies(templates: Templates) -> list[tuple[str, dict[str, Any]]]
     return found
 
 
-@pytest.mark.parametrize("build", [example.build, _own_stack, cross_account.build],
-                         ids=["example-app", "sse-kms-stack", "cross-account-app"])
+@pytest.mark.parametrize("build", [example.build, _own_stack, cross_account.build, verification_stack.build],
+                         ids=["example-app", "sse-kms-stack", "cross-account-app", "archive-verification"])
 def test_parliament_finds_no_action_resource_or_condition_that_aws_would_refuse(build: Any) -> None:
     policies = _identity_policies(_synthesize(build))
     assert len(policies) >= 5
     refused = [(where, f.issue, f.detail) for where, document in policies
-               for f in analyze_policy_string(json.dumps(document)).findings if f.issue in REFUSED]
+               for f in analyze_policy_string(json.dumps(document)).findings
+               if f.issue in REFUSED and f.detail != NOT_EXPRESS]
     assert refused == []
+
+
+# The Service Authorization Reference gives states:DescribeExecution two resource types, execution and express,
+# either of which is the execution described. CDK's DistributedMap policy names its STANDARD child executions
+# (execution:MACHINE:*); parliament reports the express type it leaves out, but no EXPRESS child is ever started.
+NOT_EXPRESS = [{"action": "states:DescribeExecution", "required_format": "arn:*:states:*:*:express:*:*:*"}]
 
 
 # --- the cross-account app, deployed into the IAM model ------------------------------------------------------

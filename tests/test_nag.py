@@ -13,6 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 import app as example
 from cloudtrail_lake_import import TrailImport
 from examples import cross_account
+from tests import verification_stack
 
 # Acknowledgements outside the Provider framework's own constructs, each a wildcard IAM cannot avoid.
 OWN_WILDCARDS = {
@@ -45,8 +46,8 @@ def _own_stack(app: cdk.App) -> None:
                     timeout=cdk.Duration.minutes(minutes))
 
 
-@pytest.mark.parametrize("build", [example.build, _own_stack, cross_account.build],
-                         ids=["example-app", "bucket-in-stack-two-timeouts", "cross-account-app"])
+@pytest.mark.parametrize("build", [example.build, _own_stack, cross_account.build, verification_stack.build],
+                         ids=["example-app", "bucket-in-stack-two-timeouts", "cross-account-app", "archive-verification"])
 def test_aws_solutions_checks_pass(build: object) -> None:
     app = _checked(build)
     assert app.node.find_all()

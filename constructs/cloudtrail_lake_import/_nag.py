@@ -8,6 +8,7 @@ one resource and no other.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -40,4 +41,7 @@ def finding_text(value: Any, reference: str = "<{}>") -> str:
         if function == "Fn::Join":
             separator, parts = argument
             return str(separator).join(finding_text(part, reference) for part in parts)
+        if function in ("Fn::Select", "Fn::Split"):
+            # cdk-nag writes the other functions as their compact JSON.
+            return json.dumps(value, separators=(",", ":"))
     raise ValueError(f"cannot name a finding for {value!r}")

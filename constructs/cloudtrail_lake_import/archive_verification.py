@@ -3,7 +3,7 @@ time, before it is copied into CloudTrail Lake."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Token, aws_iam, aws_kms, aws_logs, aws_s3
+from aws_cdk import ArnFormat, Duration, Fn, RemovalPolicy, Stack, Token, aws_iam, aws_kms, aws_logs, aws_s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -192,6 +192,28 @@ class ArchiveVerification(Construct):
         acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]",
                     "cloudtrail:ListPublicKeys has no resource type in the Service Authorization Reference: '*' is "
                     "the only resource AWS matches for it (read-only, the public keys of digest signatures).")
+        machine = self.state_machine
+        acknowledge_wildcard(machine, f"{self.function.function_arn}:*",
+                             "CDK's LambdaInvoke lets the state machine invoke the verifier's versions (<function "
+                             "ARN>:*), nothing else.")
+        stack = Stack.of(self)
+        # CDK's item reader names the bucket by its ARN, its result writer by its name.
+        for objects in (self.report_bucket.arn_for_objects("*"),
+                        stack.format_arn(service="s3", region="", account="", resource=self.report_bucket.bucket_name,
+                                         resource_name="*")):
+            acknowledge_wildcard(machine, objects,
+                                 "CDK's S3 item reader and result writer read the pieces and write the map runs' "
+                                 "results in the report bucket, under keys named per run.")
+        executions = Fn.select(6, Fn.split(":", machine.state_machine_arn))
+        for children in (f"{executions}:*", f"{executions}/*:*"):
+            acknowledge_wildcard(machine, stack.format_arn(
+                service="states", resource="execution", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                resource_name=children),
+                "A Distributed Map describes, stops and redrives its own child executions, which Step Functions "
+                "names.")
+        acknowledge(machine, "AwsSolutions-IAM5[Resource::*]",
+                    "The execution log's delivery (logs:CreateLogDelivery and the rest) and X-Ray tracing have no "
+                    "resource type in the Service Authorization Reference: '*' is the only resource they take.")
 
 
 def _child(verification: ArchiveVerification, fan_out: sfn.DistributedMap, name: str) -> tasks.LambdaInvoke:
