@@ -47,7 +47,8 @@ def _own_stack(app: cdk.App) -> None:
 
 
 @pytest.mark.parametrize("build", [example.build, _own_stack, cross_account.build, verification_stack.build],
-                         ids=["example-app", "bucket-in-stack-two-timeouts", "cross-account-app", "archive-verification"])
+                         ids=["example-app", "bucket-in-stack-two-timeouts", "cross-account-app",
+                              "archive-verification"])
 def test_aws_solutions_checks_pass(build: object) -> None:
     app = _checked(build)
     assert app.node.find_all()

@@ -3,17 +3,34 @@ time, before it is copied into CloudTrail Lake."""
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Fn, RemovalPolicy, Stack, Token, aws_iam, aws_kms, aws_logs, aws_s3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from aws_cdk import (
+    ArnFormat,
+    CustomResource,
+    Duration,
+    Fn,
+    RemovalPolicy,
+    Stack,
+    Token,
+    aws_iam,
+    aws_kms,
+    aws_logs,
+    aws_s3,
+)
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from trail_import_handler.archive_verification import REPORTS_ENV, RUNS, SOURCE_ENV, SOURCE_REGION_ENV
+from trail_import_handler.verification_resource import RESOURCE_TYPE as VERIFICATION_TYPE
 
 from ._asset import handler_code
 from ._function import handler_function
 from ._nag import acknowledge, acknowledge_wildcard
-from ._prop_types import BUCKET, DURATION, KEY, TEXT, WHOLE, check, check_source_prefix
+from ._prop_types import BUCKET, DURATION, KEY, TEXT, TIME, WHOLE, check, check_source_prefix, each
+from .verification_provider import VerificationProvider
 
 DEFAULT_MAX_CONCURRENCY = 100
 """Pieces verified at once by default: a tenth of the default Lambda concurrency quota of an account (1,000)."""
@@ -146,7 +163,41 @@ class ArchiveVerification(Construct):
             comment="Verifies a CloudTrail trail archive before it is imported")
         """The state machine: start an execution with the window to verify; its output is the summary."""
 
+        self.source_uri = f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else "")
+        """The archive verified: ``s3://BUCKET[/PREFIX]``."""
+        self.source_bucket = source_bucket
+        """The bucket verified."""
+        self.source_prefix = prefix
+        """The prefix above ``AWSLogs/`` verified, without a leading or trailing ``/``."""
+        self._providers: dict[int, VerificationProvider] = {}
         self._acknowledge(source_bucket, logs)
+
+    def verify_window(self, construct_id: str, *, start_time: datetime, end_time: datetime,
+                      accounts: Sequence[str] | None = None, regions: Sequence[str] | None = None,
+                      accept_report: str | None = None, timeout: Duration | None = None) -> VerifiedWindow:
+        """A verification of [start_time, end_time) that the deploy runs and waits for: a resource that fails when
+        the archive is not intact, and that an import can depend on.
+
+        :param construct_id: the id of the ``VerifiedWindow`` made under this construct.
+        :param start_time: the window's start (timezone-aware).
+        :param end_time: the window's end, not in it (timezone-aware).
+        :param accounts: verify these accounts only. Default: every account of the archive.
+        :param regions: verify these regions only. Default: every region of the archive.
+        :param accept_report: the report of a verification that ran before the deploy, for the same source and
+            window (``s3://REPORT_BUCKET/verifications/RUN/report.json``): accepted instead of running one, and
+            refused when it is another source's or window's. For windows that take longer than the deploy waits.
+        :param timeout: how long the deploy waits for the verification, at most 55 minutes. Default: 55 minutes.
+        """
+        return VerifiedWindow(self, construct_id, verification=self, start_time=start_time, end_time=end_time,
+                              accounts=accounts, regions=regions, accept_report=accept_report, timeout=timeout)
+
+    def provider(self, total_timeout: Duration) -> VerificationProvider:
+        """The provider of this verification's windows that wait at most ``total_timeout``."""
+        minutes = int(total_timeout.to_minutes())
+        if minutes not in self._providers:
+            self._providers[minutes] = VerificationProvider(self, f"Provider{minutes}m", verification=self,
+                                                            total_timeout=total_timeout)
+        return self._providers[minutes]
 
     def _definition(self, max_concurrency: int) -> sfn.IChainable:
         plan = self._step("Plan", {"step": "plan", "run": sfn.JsonPath.string_at("$$.Execution.Name"),
@@ -214,6 +265,89 @@ class ArchiveVerification(Construct):
         acknowledge(machine, "AwsSolutions-IAM5[Resource::*]",
                     "The execution log's delivery (logs:CreateLogDelivery and the rest) and X-Ray tracing have no "
                     "resource type in the Service Authorization Reference: '*' is the only resource they take.")
+
+
+class VerifiedWindow(Construct):
+    """One window of an archive, verified by the deploy (``Custom::CloudTrailLakeArchiveVerification``).
+
+    Create runs the ArchiveVerification's state machine for the window and waits for it; an archive that is not
+    intact fails the resource with its first problems, each an S3 key and a sentence. A changed window, source or
+    report is verified again; anything else (a resumed import, say) leaves the resource, and its verification, as
+    it is. Deleting it stops a verification that still runs.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, verification: ArchiveVerification,
+                 start_time: datetime, end_time: datetime, accounts: Sequence[str] | None = None,
+                 regions: Sequence[str] | None = None, accept_report: str | None = None,
+                 timeout: Duration | None = None) -> None:
+        """
+        :param verification: the ArchiveVerification that runs it.
+        :param start_time: the window's start (timezone-aware).
+        :param end_time: the window's end, not in it (timezone-aware).
+        :param accounts: verify these accounts only. Default: all.
+        :param regions: verify these regions only. Default: all.
+        :param accept_report: a finished report of the same source and window to accept instead of running one.
+            Default: none.
+        :param timeout: how long the deploy waits, at most 55 minutes. Default: 55 minutes.
+        """
+        super().__init__(scope, construct_id)
+        check("verification", verification, ("an ArchiveVerification",
+                                             lambda v: isinstance(v, ArchiveVerification)), required=True)
+        for name, value in (("start_time", start_time), ("end_time", end_time)):
+            check(name, value, TIME, required=True)
+        check("accounts", accounts, each(TEXT))
+        check("regions", regions, each(TEXT))
+        check("accept_report", accept_report, TEXT)
+        check("timeout", timeout, DURATION)
+        timeout = timeout or Duration.minutes(55)
+        if not 1 <= timeout.to_minutes() <= 55:
+            raise ValueError(f"timeout must be from 1 to 55 minutes (a custom resource waits at most an hour); "
+                             f"got {timeout.to_human_string()}")
+        for name, value in (("start_time", start_time), ("end_time", end_time)):
+            if value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware, such as datetime(2024, 1, 1, tzinfo=timezone.utc)")
+        if start_time >= end_time:
+            raise ValueError(f"start_time ({start_time.isoformat()}) must be before end_time ({end_time.isoformat()})")
+        properties: dict[str, object] = {
+            "StateMachineArn": verification.state_machine.state_machine_arn, "Source": verification.source_uri,
+            "StartTime": _utc(start_time), "EndTime": _utc(end_time),
+            "Accounts": list(accounts or []), "Regions": list(regions or [])}
+        if accept_report:
+            properties["AcceptReport"] = accept_report
+        self.resource = CustomResource(
+            self, "Resource", service_token=verification.provider(timeout).service_token,
+            resource_type=VERIFICATION_TYPE, properties=properties,
+            service_timeout=Duration.minutes(int(timeout.to_minutes()) + 5))
+        """The custom resource that runs the verification."""
+
+    @property
+    def digests_verified(self) -> str:
+        """Digests found valid."""
+        return self.resource.get_att_string("DigestsVerified")
+
+    @property
+    def log_files_verified(self) -> str:
+        """Log files found as their digests recorded them."""
+        return self.resource.get_att_string("LogFilesVerified")
+
+    @property
+    def events_in_window(self) -> str:
+        """Events of the window in the log files verified."""
+        return self.resource.get_att_string("EventsInWindow")
+
+    @property
+    def problems(self) -> str:
+        """Problems found: 0, since a verification with problems fails the resource."""
+        return self.resource.get_att_string("Problems")
+
+    @property
+    def report_uri(self) -> str:
+        """The whole report: ``s3://REPORT_BUCKET/verifications/RUN/report.json``."""
+        return self.resource.get_att_string("ReportUri")
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _child(verification: ArchiveVerification, fan_out: sfn.DistributedMap, name: str) -> tasks.LambdaInvoke:

@@ -56,7 +56,7 @@ class ImportProvider(Construct):
         )
         """The provider framework's construct, whose service token the imports of this stack use."""
         acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", IMPORT_ACTIONS_REASON)
-        _acknowledge_framework(self.provider, [self.on_event, self.is_complete])
+        acknowledge_framework(self.provider, [self.on_event, self.is_complete])
 
     @classmethod
     def of(cls, scope: Construct, total_timeout: Duration) -> ImportProvider:
@@ -116,7 +116,7 @@ class ImportProvider(Construct):
 
 
 
-def _acknowledge_framework(provider: custom_resources.Provider, handlers: list[aws_lambda.Function]) -> None:
+def acknowledge_framework(provider: custom_resources.Provider, handlers: list[aws_lambda.Function]) -> None:
     """Acknowledge what cdk-nag finds in the Provider framework's own functions and waiter, and only there."""
     framework = [child for child in provider.node.find_all() if isinstance(child, aws_lambda.Function)]
     invoked = handlers + [f for f in framework if f.node.id in ("framework-isComplete", "framework-onTimeout")]

@@ -11,6 +11,7 @@ from aws_cdk import (
     CfnResource,
     CustomResource,
     Duration,
+    Names,
     RemovalPolicy,
     Stack,
     Token,
@@ -25,6 +26,7 @@ from trail_import_handler.properties import MAX_FAILED_ENTRIES
 
 from ._prop_types import BUCKET, DURATION, FLAG, KEY, REMOVAL, ROLE, TEXT, TIME, WHOLE, check, check_source_prefix
 from .access_role import ImportAccessRole
+from .archive_verification import ArchiveVerification, VerifiedWindow
 from .import_monitor import ImportMonitor
 from .import_provider import ImportProvider
 from .resource_type import ACCESS_ROLE_PATH, ResourceTypeRegistration
@@ -67,6 +69,8 @@ class TrailImport(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         monitor: ImportMonitor | None = None,
         resource_type: ResourceTypeRegistration | None = None,
+        verify: ArchiveVerification | None = None,
+        verified_report: str | None = None,
     ) -> None:
         """
         :param event_data_store: the destination: an L1 ``CfnEventDataStore`` or its ARN.
@@ -98,6 +102,13 @@ class TrailImport(Construct):
         :param resource_type: make the import a resource of this registered type instead of a custom resource:
             the deploy then waits up to 36 hours (``timeout`` does not apply). It must be registered in another
             stack, which this one then depends on. Default: the custom resource.
+        :param verify: prove the archive first: the deploy verifies the window's digest chain and log files with
+            this ``ArchiveVerification`` (of the same bucket and prefix), and the import depends on it, so an
+            archive that is not intact is never imported. Needs ``start_time`` and ``end_time``. A resumed import
+            (``retry_token``) is not verified again; a changed window is. Default: no verification.
+        :param verified_report: with ``verify``, the report of a verification run before the deploy for this
+            source and window (``s3://REPORT_BUCKET/verifications/RUN/report.json``), accepted instead of running
+            one: for windows that take longer to verify than a deploy waits. Default: none.
         """
         super().__init__(scope, construct_id)
         check("source_bucket", source_bucket, BUCKET, required=True)
@@ -109,7 +120,9 @@ class TrailImport(Construct):
                 ("preflight", preflight, FLAG), ("removal_policy", removal_policy, REMOVAL),
                 ("monitor", monitor, ("an ImportMonitor", lambda v: isinstance(v, ImportMonitor))),
                 ("resource_type", resource_type,
-                 ("a ResourceTypeRegistration", lambda v: isinstance(v, ResourceTypeRegistration)))):
+                 ("a ResourceTypeRegistration", lambda v: isinstance(v, ResourceTypeRegistration))),
+                ("verify", verify, ("an ArchiveVerification", lambda v: isinstance(v, ArchiveVerification))),
+                ("verified_report", verified_report, TEXT)):
             check(name, value, expected)
         check_source_prefix(source_prefix)
         timeout = timeout or MAX_TIMEOUT
@@ -163,6 +176,14 @@ class TrailImport(Construct):
                 removal_policy=removal_policy,
                 service_timeout=Duration.minutes(int(timeout.to_minutes()) + 5),
             )
+        self.verification: VerifiedWindow | None = None
+        """The deploy's verification of the window, when ``verify`` is given."""
+        if verify is not None:
+            self.verification = _verification(self, verify, source_bucket, prefix, start_time, end_time,
+                                              verified_report, timeout)
+            self.resource.node.add_dependency(self.verification.resource)
+        elif verified_report is not None:
+            raise ValueError("verified_report: give verify too, the ArchiveVerification whose report it is")
         # The account runs one import at a time: deploy the stack's imports one after the other.
         order = _ImportOrder.of(self)
         if order.last is not None:
@@ -266,3 +287,18 @@ class _ImportOrder(Construct):
         stack = Stack.of(scope)
         existing = stack.node.try_find_child("CloudTrailLakeImportOrder")
         return existing if isinstance(existing, _ImportOrder) else cls(stack, "CloudTrailLakeImportOrder")
+
+
+def _verification(trail_import: TrailImport, verify: ArchiveVerification, bucket: aws_s3.IBucket, prefix: str,
+                  start: datetime | None, end: datetime | None, report: str | None,
+                  timeout: Duration) -> VerifiedWindow:
+    stack = Stack.of(trail_import)
+    ours = stack.resolve(f"s3://{bucket.bucket_name}" + (f"/{prefix}" if prefix else ""))
+    theirs = stack.resolve(verify.source_uri)
+    if ours != theirs:
+        raise ValueError(f"verify: the ArchiveVerification verifies {verify.node.path}'s source, not this import's "
+                         f"source_bucket and source_prefix; give the import an ArchiveVerification of its own source")
+    if start is None or end is None:
+        raise ValueError("verify: give start_time and end_time too; a verification proves a window")
+    return verify.verify_window(f"Window{Names.unique_id(trail_import)}", start_time=start, end_time=end,
+                                accept_report=report, timeout=timeout)

@@ -89,8 +89,16 @@ def _named(params: dict[str, Any]) -> dict[str, str]:
              # Store authorizes parameter retrieval").
              "ParameterNameWithoutLeadingSlash": str(params.get("Name") or params.get("Path")
                                                      or next(iter(params.get("Names", [])), "")).lstrip("/") or None,
-             "EventBusName": next((e.get("EventBusName") or "default" for e in params.get("Entries", [])), None)}
+             "EventBusName": next((e.get("EventBusName") or "default" for e in params.get("Entries", [])), None),
+             # arn:aws:states:REGION:ACCOUNT:stateMachine:NAME, and :execution:NAME:EXECUTION
+             "StateMachineName": _arn_part(params.get("stateMachineArn") or params.get("executionArn"), 6),
+             "ExecutionId": _arn_part(params.get("executionArn"), 7)}
     return {k: str(v) for k, v in names.items() if v}
+
+
+def _arn_part(arn: object, index: int) -> str | None:
+    parts = str(arn or "").split(":")
+    return parts[index] if len(parts) > index else None
 
 
 def _context(action: str, params: dict[str, Any]) -> dict[str, str]:

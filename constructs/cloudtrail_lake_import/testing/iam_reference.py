@@ -63,9 +63,10 @@ def check_condition_keys(action: str, keys: list[str]) -> None:
     """Raise unless each key is global (``aws:``) or one the reference lists for ``action`` or its resources."""
     service, name = action.split(":", 1)
     details = _data().actions.get_action_details(service, name)
-    allowed = list(details["conditionKeys"])
+    # Some entries of the reference list no condition keys at all (Step Functions' StartExecution, say).
+    allowed = list(details.get("conditionKeys", []))
     for resource_type in details["resourceTypes"]:
-        allowed += _data().resources.get_resource_type_details(service, resource_type["name"])["conditionKeys"]
+        allowed += _data().resources.get_resource_type_details(service, resource_type["name"]).get("conditionKeys", [])
     patterns = [re.compile("^" + ".+".join(re.escape(text) for text in _VARIABLE.split(k)[::2]) + "$", re.IGNORECASE)
                 for k in allowed]
     for key in keys:

@@ -1,0 +1,213 @@
+"""The deploy's verification (``Custom::CloudTrailLakeArchiveVerification``) through its Provider entry points, as
+the provider's role, with the ArchiveVerification state machine run on moto's interpreter, and a TrailImport that
+depends on it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from aws_cdk.assertions import Match, Template
+from moto import mock_aws
+
+from cloudtrail_lake_import.testing import (
+    MOTO_CONFIG,
+    CloudTrailImportSimulator,
+    IamEnforcement,
+    IamWorld,
+    SignedArchive,
+    default_session,
+)
+from tests.engine import Engine
+from trail_import_handler import clients, verification_provider
+from trail_import_handler.errors import ImportResourceError
+
+# moto's own account: the state machine's ARN, which the template names, is the one moto gives it.
+ACCOUNT, REGION, BUCKET = "123456789012", "us-east-1", "trail-logs"
+STORE = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:eventdatastore/archive"
+START = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def _stack(**import_props: Any) -> Any:
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3
+
+    from cloudtrail_lake_import import ArchiveVerification, TrailImport
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "VerifiedImport", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    bucket = aws_s3.Bucket.from_bucket_name(stack, "Logs", BUCKET)
+    verification = ArchiveVerification(stack, "Verification", source_bucket=bucket, max_concurrency=4)
+    TrailImport(stack, "Import", event_data_store=STORE, source_bucket=bucket, verify=verification,
+                start_time=START, end_time=START + timedelta(days=2), **import_props)
+    return stack
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return dict(Template.from_stack(_stack()).to_json())
+
+
+class Deploy:
+    """The stack's verification resource, created and deleted as CloudFormation would through its provider."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        resources = engine.deployment.of_type("Custom::CloudTrailLakeArchiveVerification")
+        ((self.logical, props),) = resources.items()
+        self.props: dict[str, Any] = dict(props)
+        (role,) = [engine.deployment.arn(k) for k, r in engine.deployment.resources.items()
+                   if r["Type"] == "AWS::IAM::Role" and k.startswith("VerificationProvider") and "HandlerRole" in k]
+        self.role = role
+        self.machine = engine.state_machine(next(k for k in engine.deployment.resources
+                                                 if k.startswith("VerificationStateMachine")
+                                                 and engine.deployment.resources[k]["Type"]
+                                                 == "AWS::StepFunctions::StateMachine"))
+
+    def create(self, **changes: Any) -> dict[str, Any]:
+        """Create: on_event, then is_complete until it is done; the Data, or the raised failure."""
+        answer = self.call(verification_provider.on_event, self._request("Create", {**self.props, **changes}))
+        event = {**self._request("Create", {**self.props, **changes}), **answer}
+        for _ in range(600):
+            done = self.call(verification_provider.is_complete, event)
+            if done["IsComplete"]:
+                return {**answer.get("Data", {}), **done.get("Data", {}), "PhysicalResourceId": answer[
+                    "PhysicalResourceId"]}
+            time.sleep(0.05)
+        raise AssertionError("the verification did not end")
+
+    def call(self, entry: Any, event: dict[str, Any]) -> dict[str, Any]:
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        IamEnforcement(self.engine.world, self.role).attach(session.events)
+        with clients.using(session):
+            answer: dict[str, Any] = entry(event)
+        return answer
+
+    def _request(self, request_type: str, props: dict[str, Any], physical_id: str | None = None) -> dict[str, Any]:
+        request = {"RequestType": request_type, "RequestId": f"request-{time.monotonic_ns()}",
+                   "LogicalResourceId": self.logical, "ResourceType": "Custom::CloudTrailLakeArchiveVerification",
+                   "ResourceProperties": props}
+        if physical_id:
+            request["PhysicalResourceId"] = physical_id
+        return request
+
+
+@pytest.fixture
+def deploy(template: dict[str, Any]) -> Iterator[Deploy]:
+    simulator = CloudTrailImportSimulator()
+    world = IamWorld(default_account=ACCOUNT)
+    world.load(template, account=ACCOUNT, region=REGION)
+    world.add_bucket(BUCKET, account=ACCOUNT)
+    config: Any = {**MOTO_CONFIG, "stepfunctions": {"execute_state_machine": True}}
+    with mock_aws(config=config), default_session(simulator):
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        with Engine(template, world, simulator, account=ACCOUNT, region=REGION).deployed() as engine:
+            yield Deploy(engine)
+
+
+def _archive(deploy: Deploy) -> SignedArchive:
+    archive = SignedArchive(boto3.client("s3", region_name=REGION), BUCKET)
+    deploy.engine.simulator.public_keys.append(archive.key.entry())
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    return archive
+
+
+def test_the_import_depends_on_the_verification_of_its_own_source_and_window(template: dict[str, Any]) -> None:
+    found = Template.from_json(template)
+    (verification,) = found.find_resources("Custom::CloudTrailLakeArchiveVerification",
+                                           {"Properties": {"Source": "s3://trail-logs",
+                                                           "StartTime": "2024-03-01T00:00:00Z",
+                                                           "EndTime": "2024-03-03T00:00:00Z"}})
+    found.has_resource("Custom::CloudTrailLakeImport", {"DependsOn": Match.array_with([verification])})
+
+
+def test_a_verified_window_completes_with_the_archives_counts_as_its_attributes(deploy: Deploy) -> None:
+    _archive(deploy)
+    data = deploy.create()
+    run = data["PhysicalResourceId"].rsplit(":", 1)[-1]
+    assert data["ReportUri"] == f"s3://verificationreports205f6937/verifications/{run}/report.json"
+    # 49 digests and log files (the one of 23:07 before the window too); 48 hours of 3 events.
+    assert {k: data[k] for k in ("DigestsVerified", "LogFilesVerified", "EventsInWindow", "Problems")} == \
+        {"DigestsVerified": "49", "LogFilesVerified": "49", "EventsInWindow": "144", "Problems": "0"}
+    mine = [d for d in deploy.engine.world.decisions if d.request.principal == deploy.role]
+    assert {d.request.action for d in mine} == {"states:StartExecution", "states:DescribeExecution"}
+    assert all(d.allowed for d in mine)
+
+
+def test_an_archive_that_is_not_intact_fails_the_resource_naming_its_first_problems(deploy: Deploy) -> None:
+    archive = _archive(deploy)
+    for key in archive.log_keys[10:40]:
+        archive.delete(key)
+    with pytest.raises(ImportResourceError) as failed:
+        deploy.create()
+    reason = str(failed.value)
+    assert reason.startswith("The archive s3://trail-logs is not intact: 30 problem(s) in s3://verificationreports"
+                             "205f6937/verifications/cfn-request-")
+    assert f"- {archive.log_keys[10]}: A log file a digest names is not in the bucket" in reason
+    # The first problems that fit, and no more: what CloudFormation shows stays under its 4 KB.
+    assert len(reason.encode()) <= 2500
+    assert 5 <= reason.count("\n- ") < 30
+    assert failed.value.summary.startswith("The archive is not intact: 30 problem(s); see s3://")
+
+
+def test_a_finished_report_of_the_same_source_and_window_is_accepted_without_running_again(deploy: Deploy) -> None:
+    _archive(deploy)
+    first = deploy.create()
+    runs = len(boto3.client("stepfunctions", region_name=REGION).list_executions(
+        stateMachineArn=deploy.machine)["executions"])
+    again = deploy.create(AcceptReport=first["ReportUri"])
+    assert again["PhysicalResourceId"] == first["ReportUri"]
+    assert {k: again[k] for k in ("DigestsVerified", "LogFilesVerified", "EventsInWindow")} == \
+        {k: first[k] for k in ("DigestsVerified", "LogFilesVerified", "EventsInWindow")}
+    assert len(boto3.client("stepfunctions", region_name=REGION).list_executions(
+        stateMachineArn=deploy.machine)["executions"]) == runs
+
+
+@pytest.mark.parametrize(("changes", "theirs", "ours"), [
+    ({"EndTime": "2024-03-02T00:00:00Z"}, "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
+     "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-02T00:00:00Z"),
+    ({"Source": "s3://trail-logs/other"}, "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
+     "s3://trail-logs/other for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z"),
+    ({"Regions": ["us-east-1"]}, "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
+     "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z, regions us-east-1")])
+def test_a_report_of_another_source_or_window_is_refused(deploy: Deploy, changes: dict[str, Any], theirs: str,
+                                                         ours: str) -> None:
+    _archive(deploy)
+    report = deploy.create()["ReportUri"]
+    with pytest.raises(ImportResourceError) as refused:
+        deploy.create(AcceptReport=report, **changes)
+    assert str(refused.value) == (f"AcceptReport {report} is the report of {theirs}, not of {ours}: a report proves "
+                                  "only its own source and window. Verify this window, or give its report.")
+
+
+def test_deleting_the_resource_stops_a_verification_that_still_runs(deploy: Deploy) -> None:
+    _archive(deploy)
+    started = deploy.call(verification_provider.on_event, deploy._request("Create", deploy.props))
+    execution = started["PhysicalResourceId"]
+    deploy.call(verification_provider.on_event, deploy._request("Delete", deploy.props, execution))
+    stops = [d for d in deploy.engine.world.decisions if d.request.action == "states:StopExecution"]
+    # moto's interpreter takes the StopExecution but DescribeExecution keeps answering RUNNING: what is proven here
+    # is the request, as the provider's role, and that IAM allows it.
+    assert [(d.request.resource, d.allowed) for d in stops] == [(execution, True)]
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"StartTime": "2024-03-01"}, "StartTime must be a UTC time such as 2024-01-01T00:00:00Z; got '2024-03-01'"),
+    ({"Source": "trail-logs"}, "Source must be s3://BUCKET[/PREFIX], the archive the state machine verifies; got "
+                               "'trail-logs'"),
+    ({"StartTime": "2024-03-03T00:00:00Z"},
+     "StartTime (2024-03-03T00:00:00Z) must be before EndTime (2024-03-03T00:00:00Z)"),
+    ({"AcceptReport": "s3://reports/report.json"},
+     "AcceptReport must be s3://REPORT_BUCKET/verifications/RUN/report.json, the report of a finished "
+     "verification; got 's3://reports/report.json'")])
+def test_a_bad_property_is_refused_naming_it_and_nothing_starts(deploy: Deploy, changes: dict[str, Any],
+                                                               message: str) -> None:
+    with pytest.raises(ImportResourceError) as refused:
+        deploy.call(verification_provider.on_event, deploy._request("Create", {**deploy.props, **changes}))
+    assert str(refused.value) == message
+    assert boto3.client("stepfunctions", region_name=REGION).list_executions(
+        stateMachineArn=deploy.machine)["executions"] == []
