@@ -17,7 +17,13 @@ from datetime import datetime
 import aws_cdk as cdk
 from aws_cdk import aws_cloudtrail, aws_s3
 
-from cloudtrail_lake_import import ImportMonitor, ResourceTypeRegistration, StandaloneImportProvider, TrailImport
+from cloudtrail_lake_import import (
+    ArchiveVerification,
+    ImportMonitor,
+    ResourceTypeRegistration,
+    StandaloneImportProvider,
+    TrailImport,
+)
 
 
 class TrailArchiveImportStack(cdk.Stack):
@@ -36,9 +42,14 @@ class TrailArchiveImportStack(cdk.Stack):
             )
         # Status-change events, progress metrics and a dashboard, for this import and any other of the account.
         monitor = ImportMonitor.of(self)
+        # The archive proved before it is copied: the digest chain and every log file of the window, on Step
+        # Functions Distributed Map; an archive that is not intact fails the deploy and is never imported.
+        verification = ArchiveVerification(self, "Verification", source_bucket=bucket,
+                                           source_prefix=context("sourcePrefix"))
         imported = TrailImport(
             self, "TrailImport",
             monitor=monitor,
+            verify=verification,
             event_data_store=destination,
             source_bucket=bucket,
             source_prefix=context("sourcePrefix"),
@@ -47,6 +58,8 @@ class TrailArchiveImportStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "ImportId", value=imported.import_id)
         cdk.CfnOutput(self, "EventsCompleted", value=imported.events_completed)
+        assert imported.verification is not None
+        cdk.CfnOutput(self, "VerificationReport", value=imported.verification.report_uri)
         self.bucket = bucket
         self.destination_arn = imported.destination_arn
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .access_role import ImportAccessRole
-    from .archive_verification import ArchiveVerification
+    from .archive_verification import ArchiveVerification, VerifiedWindow
     from .import_monitor import ImportMonitor
     from .import_provider import ImportProvider
     from .resource_type import ResourceTypeRegistration
@@ -31,6 +31,7 @@ __all__ = [
     "SourceAccess",
     "StandaloneImportProvider",
     "TrailImport",
+    "VerifiedWindow",
     "allow_import_from",
     "source_access",
 ]
@@ -44,6 +45,7 @@ _MODULES = {
     "SourceAccess": ".source_access",
     "StandaloneImportProvider": ".standalone_provider",
     "TrailImport": ".trail_import",
+    "VerifiedWindow": ".archive_verification",
     "allow_import_from": ".source_access",
     "source_access": ".source_access",
 }
