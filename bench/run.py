@@ -29,6 +29,7 @@ from bench import (  # noqa: E402
     registry_type,
     synth_scaling,
     verification,
+    verification_engine,
     waiting,
 )
 from bench.report import chart, markdown  # noqa: E402
@@ -44,7 +45,8 @@ def machine() -> dict[str, str]:
 
 BENCHMARKS = (("synth", synth_scaling), ("waiting", waiting), ("cold_start", cold_start),
               ("preflight", preflight_requests), ("org_scale", org_scale), ("monitor_cost", monitor_cost),
-              ("registry_type", registry_type), ("verification", verification))
+              ("registry_type", registry_type), ("verification", verification),
+              ("verification_engine", verification_engine))
 
 
 def main(only: list[str]) -> None:
