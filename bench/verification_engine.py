@@ -88,7 +88,7 @@ def measure() -> dict[str, Any]:
         wall = time.perf_counter()
         archive_verification.handler({"step": "verify", "run": "bench", "request": request, "piece": piece})
         piece_cpu, piece_wall = time.process_time() - cpu, time.perf_counter() - wall
-        record = s3.get_object(Bucket="reports", Key=f"verifications/bench/pieces/111122223333/us-east-1/"
+        record = s3.get_object(Bucket="reports", Key="verifications/bench/pieces/111122223333/us-east-1/"
                                                      "2024-03-01.json")
         report_bytes = int(record["ContentLength"])
         report = json.loads(record["Body"].read())
