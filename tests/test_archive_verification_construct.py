@@ -135,3 +135,16 @@ def test_a_verified_window_sends_its_window_in_utc_and_its_report_when_accepted(
     Template.from_stack(stack).has_resource_properties("Custom::CloudTrailLakeArchiveVerification", {
         "Source": "s3://trail-logs/org", "StartTime": "2024-01-01T00:00:00Z", "EndTime": "2024-02-01T00:00:00Z",
         "AcceptReport": "s3://reports/verifications/early-run/report.json", "Accounts": [], "Regions": []})
+
+
+def test_a_verified_import_carries_the_verified_counts_for_its_reconciliation() -> None:
+    stack, logs = _stack()
+    verification = ArchiveVerification(stack, "Verification", source_bucket=logs)
+    TrailImport(stack, "Import", event_data_store=STORE, source_bucket=logs, start_time=JAN, end_time=FEB,
+                verify=verification, reconcile_strictly=True)
+    window = Capture()
+    Template.from_stack(stack).has_resource_properties("Custom::CloudTrailLakeImport", {
+        "VerifiedLogFiles": {"Fn::GetAtt": [window, "LogFilesVerified"]},
+        "VerifiedEvents": {"Fn::GetAtt": [Match.any_value(), "EventsInWindow"]},
+        "ReconcileStrictly": "true"})
+    assert window.as_string().startswith("VerificationWindow")

@@ -71,6 +71,7 @@ class TrailImport(Construct):
         resource_type: ResourceTypeRegistration | None = None,
         verify: ArchiveVerification | None = None,
         verified_report: str | None = None,
+        reconcile_strictly: bool = False,
     ) -> None:
         """
         :param event_data_store: the destination: an L1 ``CfnEventDataStore`` or its ARN.
@@ -109,6 +110,9 @@ class TrailImport(Construct):
         :param verified_report: with ``verify``, the report of a verification run before the deploy for this
             source and window (``s3://REPORT_BUCKET/verifications/RUN/report.json``), accepted instead of running
             one: for windows that take longer to verify than a deploy waits. Default: none.
+        :param reconcile_strictly: with ``verify``, fail the deploy when the events imported differ from the
+            events the verification proved in the window. AWS does not document how an import counts, so by
+            default a difference is only reported (``events_difference``, ``files_difference``). Default: False.
         """
         super().__init__(scope, construct_id)
         check("source_bucket", source_bucket, BUCKET, required=True)
@@ -122,7 +126,7 @@ class TrailImport(Construct):
                 ("resource_type", resource_type,
                  ("a ResourceTypeRegistration", lambda v: isinstance(v, ResourceTypeRegistration))),
                 ("verify", verify, ("an ArchiveVerification", lambda v: isinstance(v, ArchiveVerification))),
-                ("verified_report", verified_report, TEXT)):
+                ("verified_report", verified_report, TEXT), ("reconcile_strictly", reconcile_strictly, FLAG)):
             check(name, value, expected)
         check_source_prefix(source_prefix)
         timeout = timeout or MAX_TIMEOUT
@@ -155,6 +159,20 @@ class TrailImport(Construct):
             properties["EndEventTime"] = end_time.isoformat()
         if retry_token:
             properties["RetryToken"] = retry_token
+        self.verification: VerifiedWindow | None = None
+        """The deploy's verification of the window, when ``verify`` is given."""
+        if verify is not None:
+            self.verification = _verification(self, verify, source_bucket, prefix, start_time, end_time,
+                                              verified_report, timeout)
+            if resource_type is None:
+                # The counts proved, for the import to set beside its own when it ends (custom resource only: the
+                # registry type's schema has no such properties yet).
+                properties["VerifiedLogFiles"] = self.verification.log_files_verified
+                properties["VerifiedEvents"] = self.verification.events_in_window
+                properties["ReconcileStrictly"] = reconcile_strictly
+        elif verified_report is not None or reconcile_strictly:
+            raise ValueError(f"{'verified_report' if verified_report is not None else 'reconcile_strictly'}: give "
+                             "verify too, the ArchiveVerification of this import's source")
         self.resource: CustomResource | CfnResource
         """The resource that owns the import: a custom resource, or one of the registered type."""
         if resource_type is not None:
@@ -176,14 +194,8 @@ class TrailImport(Construct):
                 removal_policy=removal_policy,
                 service_timeout=Duration.minutes(int(timeout.to_minutes()) + 5),
             )
-        self.verification: VerifiedWindow | None = None
-        """The deploy's verification of the window, when ``verify`` is given."""
-        if verify is not None:
-            self.verification = _verification(self, verify, source_bucket, prefix, start_time, end_time,
-                                              verified_report, timeout)
+        if self.verification is not None:
             self.resource.node.add_dependency(self.verification.resource)
-        elif verified_report is not None:
-            raise ValueError("verified_report: give verify too, the ArchiveVerification whose report it is")
         # The account runs one import at a time: deploy the stack's imports one after the other.
         order = _ImportOrder.of(self)
         if order.last is not None:
@@ -217,6 +229,22 @@ class TrailImport(Construct):
     def failed_entries(self) -> str:
         """Entries that failed to import."""
         return self._attribute("FailedEntries")
+
+    @property
+    def events_difference(self) -> str:
+        """With ``verify``: the events imported less the events the verification proved in the window."""
+        return self._reconciled("EventsDifference")
+
+    @property
+    def files_difference(self) -> str:
+        """With ``verify``: the files imported less the log files verified, which at the window's edges include
+        files dated just outside it (their events are not counted as the window's)."""
+        return self._reconciled("FilesDifference")
+
+    def _reconciled(self, name: str) -> str:
+        if self.verification is None or not isinstance(self.resource, CustomResource):
+            raise ValueError(f"{name} is an attribute of a verified import (verify=) of the custom resource only")
+        return self._attribute(name)
 
     @property
     def files_completed(self) -> str:

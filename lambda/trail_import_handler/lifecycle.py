@@ -32,7 +32,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from . import clock, cloudtrail, destination, import_search, preflight, reasons
+from . import clock, cloudtrail, destination, import_search, preflight, reasons, reconciliation
 from .cloudtrail import AccountBusy, CloudTrailClient, ImportState
 from .errors import ImportResourceError
 from .import_search import ImportSearch
@@ -265,7 +265,12 @@ def _judge(ct: CloudTrailClient, state: ImportState, props: ImportProperties) ->
     done = Progress(True, state.import_id, state.attributes())
     if state.running:
         return done if not props.wait_for_completion else Progress(False, state.import_id, state.attributes())
+    if props.verified is not None:
+        done.attributes.update(reconciliation.attributes(state, props.verified))
     if state.status == "COMPLETED":
+        failure = reconciliation.mismatch(state, props.verified) if props.verified else None
+        if failure is not None:
+            raise failure
         return done
     if state.status == "FAILED":
         if state.statistics["FailedEntries"] <= props.max_failed_entries:

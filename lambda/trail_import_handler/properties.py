@@ -74,6 +74,16 @@ class ImportWindow:
 
 
 @dataclass(frozen=True)
+class VerifiedCounts:
+    """What the deploy's verification proved of the window, to be set beside what the import copied."""
+
+    log_files: int
+    events: int
+    strict: bool = False
+    """Fail the resource when the import's events differ from the events verified (ReconcileStrictly)."""
+
+
+@dataclass(frozen=True)
 class ImportProperties:
     """The parsed properties of one ``Custom::CloudTrailLakeImport``."""
 
@@ -84,6 +94,7 @@ class ImportProperties:
     max_failed_entries: int
     retry_token: str
     preflight: bool = True
+    verified: VerifiedCounts | None = None
 
     def same_import_as(self, other: ImportProperties) -> bool:
         """True when both describe the same data: destination, source and window.
@@ -129,12 +140,37 @@ def parse_properties(raw: Mapping[str, Any] | None) -> ImportProperties:
         max_failed_entries=_whole_number(raw, "MaxFailedEntries", default=0),
         retry_token=_retry_token(raw),
         preflight=_boolean(raw, "Preflight", default=True),
+        verified=_verified(raw),
     )
+
+
+def _verified(raw: Mapping[str, Any]) -> VerifiedCounts | None:
+    given = [name for name in ("VerifiedLogFiles", "VerifiedEvents") if raw.get(name) not in (None, "")]
+    if not given:
+        if raw.get("ReconcileStrictly") not in (None, ""):
+            raise ImportResourceError("ReconcileStrictly: give VerifiedLogFiles and VerifiedEvents too, the counts "
+                                      "of the verification to reconcile with.")
+        return None
+    if len(given) == 1:
+        missing = "VerifiedEvents" if given == ["VerifiedLogFiles"] else "VerifiedLogFiles"
+        raise ImportResourceError(f"{missing}: expected it beside {given[0]}, a whole number such as \"1200\".")
+    return VerifiedCounts(_count(raw, "VerifiedLogFiles"), _count(raw, "VerifiedEvents"),
+                          _boolean(raw, "ReconcileStrictly", default=False))
+
+
+def _count(raw: Mapping[str, Any], name: str) -> int:
+    value = raw.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        return int(value)
+    raise ImportResourceError(f'{name}: expected a whole number of 0 or more, such as "1200"; got {_show(value)}.')
 
 
 def _reject_unknown(raw: Mapping[str, Any]) -> None:
     known = {"EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn",
-             "StartEventTime", "EndEventTime", "WaitForCompletion", "MaxFailedEntries", "RetryToken", "Preflight"}
+             "StartEventTime", "EndEventTime", "WaitForCompletion", "MaxFailedEntries", "RetryToken", "Preflight",
+             "VerifiedLogFiles", "VerifiedEvents", "ReconcileStrictly"}
     unknown = sorted(str(key) for key in raw if key not in known and key not in _FRAMEWORK_KEYS)
     if unknown:
         raise ImportResourceError(
