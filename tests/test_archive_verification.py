@@ -265,3 +265,30 @@ def test_a_denied_read_fails_the_run_naming_the_call_and_is_not_retried(engine: 
         "ListObjectsV2 was denied (AccessDenied (a fault of the test)): the verifier's role, or the bucket or key "
         "policy of s3://trail-logs or s3://verificationreports205f6937, must allow it.")
     assert [payload["step"] for _, payload in engine.invocations] == ["plan"]
+
+
+def test_the_state_machines_role_may_do_what_the_interpreter_did_for_it(engine: Engine) -> None:
+    """moto's interpreter makes the state machine's own calls unauthorized: they are asked of IAM here, as the
+    state machine's role, for the objects the run read and wrote."""
+    from cloudtrail_lake_import.testing.iam_policy import Request
+
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    _summary(engine.run(engine.state_machine(), WINDOW))
+    deployment = engine.deployment
+    (role,) = [deployment.arn(k) for k, r in deployment.resources.items()
+               if r["Type"] == "AWS::IAM::Role" and "StateMachineRole" in k]
+    (function,) = [deployment.arn(k) for k, r in deployment.resources.items() if r["Type"] == "AWS::Lambda::Function"]
+    (machine,) = [deployment.arn(k) for k, r in deployment.resources.items()
+                  if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    reports = boto3.client("s3", region_name=REGION)
+    (bucket,) = [deployment.physical_name(k) for k, r in deployment.resources.items() if r["Type"] == "AWS::S3::Bucket"]
+    keys = [o["Key"] for o in reports.list_objects_v2(Bucket=bucket)["Contents"]]
+    manifests = [k for k in keys if k.endswith("manifest.json")]
+    plans = [k for k in keys if "/plan/" in k]
+    assert len(manifests) == 2
+    assert len(plans) == 2
+    asked = [("lambda:InvokeFunction", function), ("states:StartExecution", machine),
+             *[("s3:GetObject", f"arn:aws:s3:::{bucket}/{k}") for k in plans],
+             *[("s3:PutObject", f"arn:aws:s3:::{bucket}/{k}") for k in manifests]]
+    decisions = [engine.world.authorize(Request(role, action, resource, {})) for action, resource in asked]
+    assert [(d.request.action, d.allowed) for d in decisions] == [(action, True) for action, _ in asked]
