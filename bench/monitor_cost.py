@@ -17,23 +17,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "constructs"), str(ROOT / "lambda")]
+sys.path[:0] = [str(ROOT / "constructs"), str(ROOT / "lambda"), str(ROOT)]
 for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"), ("AWS_REGION", "us-east-1"),
                     ("AWS_DEFAULT_REGION", "us-east-1")):
     os.environ.setdefault(name, value)
 
-# us-east-1 list prices as of 2025-01 (AWS pricing pages of each service).
-PRICES_AS_OF = "2025-01, us-east-1"
-PRICE = {
-    "lambda_request": 0.20 / 1e6,            # per invocation
-    "lambda_gb_second_arm": 0.0000133334,    # per GB-second, arm64
-    "dynamodb_read_request": 0.125 / 1e6,    # on-demand, per read request unit
-    "dynamodb_write_request": 0.625 / 1e6,   # on-demand, per write request unit
-    "eventbridge_custom_event": 1.00 / 1e6,  # PutEvents, per 64 KB chunk
-    "cloudwatch_metric_month": 0.30,         # per custom metric (first 10,000), as EMF creates them
-    "logs_ingest_gb": 0.50,                  # CloudWatch Logs ingestion
-    "dashboard_month": 3.00,                 # per dashboard beyond the first three of an account
-}
+from bench.prices import PRICE, PRICES_AS_OF  # noqa: E402
+
 CHECKS_PER_MONTH = 30 * 24 * 12  # every 5 minutes
 # Duration is not measured here (the simulator answers in microseconds): an assumed check of 400 ms at 256 MB.
 ASSUMED_CHECK_SECONDS = 0.4

@@ -26,21 +26,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "constructs"), str(ROOT / "lambda")]
+sys.path[:0] = [str(ROOT / "constructs"), str(ROOT / "lambda"), str(ROOT)]
 for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"), ("AWS_REGION", "us-east-1"),
                     ("AWS_DEFAULT_REGION", "us-east-1")):
     os.environ.setdefault(name, value)
 
-# us-east-1 list prices as of 2025-01 (the pricing pages of S3, Lambda and Step Functions).
-PRICES_AS_OF = "2025-01, us-east-1"
-PRICE = {
-    "s3_get": 0.0004 / 1000,              # GET and other reads, per request (S3 Standard)
-    "s3_list_put": 0.005 / 1000,          # PUT, LIST and the like, per request
-    "s3_gb_month": 0.023,                 # S3 Standard storage, first 50 TB
-    "lambda_request": 0.20 / 1e6,         # per invocation
-    "lambda_gb_second_arm": 0.0000133334,  # per GB-second, arm64
-    "sfn_transition": 0.025 / 1000,       # Standard workflows, per state transition
-}
+from bench.prices import PRICE, PRICES_AS_OF  # noqa: E402
+
 ACCOUNTS, REGIONS, YEARS = 100, 17, 7
 DAYS = 365 * YEARS + 2  # seven years hold two leap days
 MAX_CONCURRENCY = 1000

@@ -75,6 +75,8 @@ class Resolver:
             return f"arn:aws:iam::{self.sim.account}:role/{logical_id}"
         if kind == "AWS::Lambda::Function":
             return f"arn:aws:lambda:{self.sim.region}:{self.sim.account}:function:{logical_id}"
+        if kind == "Custom::CloudTrailLakeArchiveVerification":
+            return f"<verified {name}>"  # filled in once the preflight has counted the window (verified())
         raise ValueError(f"the demo cannot resolve {logical_id}.{name}")
 
 
@@ -100,7 +102,9 @@ def preflight_plan(s3: Any, props: dict[str, Any]) -> ImportPlan:
     from trail_import_handler.preflight import run_preflight
     from trail_import_handler.properties import parse_properties
 
-    parsed = parse_properties(props)
+    # The source and the window only: the verified counts are filled in from this preflight's findings.
+    parsed = parse_properties({k: v for k, v in props.items()
+                               if k not in ("VerifiedLogFiles", "VerifiedEvents", "ReconcileStrictly")})
     report = run_preflight(s3, parsed.source, parsed.window)
     costs = ", ".join(f"{name} ${usd:,.2f}" for name, usd in report.costs.items())
     print(f"Preflight: {len(report.findings.files)} files in the window, {report.findings.compressed_bytes:,} bytes "
@@ -108,6 +112,16 @@ def preflight_plan(s3: Any, props: dict[str, Any]) -> ImportPlan:
           f"ingestion {costs}; {report.findings.list_requests} list requests")
     day_folders = len({f.key.rsplit("/", 1)[0] for f in report.findings.files})
     return ImportPlan(prefixes=day_folders, files=len(report.findings.files), events=report.events)
+
+
+def verified(props: dict[str, Any], plan: ImportPlan) -> None:
+    """The verification the import depends on is not played here (tests/test_archive_verification.py runs it on
+    moto's Step Functions interpreter): its counts are taken as the preflight found them."""
+    counts = {"<verified LogFilesVerified>": str(plan.files), "<verified EventsInWindow>": str(plan.events)}
+    for key, value in list(props.items()):
+        if value in counts:
+            props[key] = counts[value]
+            print(f"  {key:<22} {props[key]} (the verification's, as the preflight counted the window)")
 
 
 class MonitorChecks:
@@ -150,7 +164,9 @@ def play() -> None:
     print(f"Synthesized {STACK}: {logical_id} (Custom::CloudTrailLakeImport)")
     for key, value in props.items():
         print(f"  {key:<22} {value}")
-    sim.plan_next_import(preflight_plan(trail_bucket(props), props))
+    plan = preflight_plan(trail_bucket(props), props)
+    sim.plan_next_import(plan)
+    verified(props, plan)
     from trail_import_handler import provider
 
     def progress(call: int) -> None:

@@ -28,8 +28,17 @@ import boto3
 import botocore.handlers
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.response import StreamingBody
+from moto import mock_aws
 
-from cloudtrail_lake_import.testing import CloudTrailImportSimulator, Connection, Deployment, IamEnforcement, IamWorld
+from cloudtrail_lake_import.testing import (
+    MOTO_CONFIG,
+    CloudTrailImportSimulator,
+    Connection,
+    Deployment,
+    IamEnforcement,
+    IamWorld,
+    default_session,
+)
 from trail_import_handler import clients
 
 Answer = Callable[[dict[str, Any]], Any]
@@ -155,3 +164,18 @@ class Engine:
         return AWSResponse("https://aws.amazon.com", status, HTTPHeaders(), None), {
             "Error": {"Code": code, "Message": f"{code} (a fault of the test)"},
             "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}
+
+
+@contextmanager
+def running(template: Mapping[str, Any], *, account: str, region: str, source_bucket: str) -> Iterator[Engine]:
+    """``template`` deployed into a fresh IAM model and moto (its interpreter on), beside an empty source bucket
+    of ``account`` and the simulator answering CloudTrail."""
+    simulator = CloudTrailImportSimulator()
+    world = IamWorld(default_account=account)
+    world.load(template, account=account, region=region)
+    world.add_bucket(source_bucket, account=account)
+    config: Any = {**MOTO_CONFIG, "stepfunctions": {"execute_state_machine": True}}
+    with mock_aws(config=config), default_session(simulator):
+        boto3.client("s3", region_name=region).create_bucket(Bucket=source_bucket)
+        with Engine(template, world, simulator, account=account, region=region).deployed() as engine:
+            yield engine

@@ -11,16 +11,11 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from cloudtrail_lake_import.testing import (
-    MOTO_CONFIG,
-    CloudTrailImportSimulator,
-    IamWorld,
     SignedArchive,
-    default_session,
 )
-from tests.engine import Engine
+from tests.engine import Engine, running
 from trail_import_handler.verification import Archive, PublicKeys, verify
 
 ACCOUNT, REGION, BUCKET = "111122223333", "us-east-1", "trail-logs"
@@ -60,15 +55,8 @@ def template(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def engine(template: dict[str, Any]) -> Iterator[Engine]:
-    simulator = CloudTrailImportSimulator()
-    world = IamWorld(default_account=ACCOUNT)
-    world.load(template, account=ACCOUNT, region=REGION)
-    world.add_bucket(BUCKET, account=ACCOUNT)
-    config: Any = {**MOTO_CONFIG, "stepfunctions": {"execute_state_machine": True}}
-    with mock_aws(config=config), default_session(simulator):
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        with Engine(template, world, simulator, account=ACCOUNT, region=REGION).deployed() as deployed:
-            yield deployed
+    with running(template, account=ACCOUNT, region=REGION, source_bucket=BUCKET) as engine:
+        yield engine
 
 
 def _archive(engine: Engine, **options: Any) -> SignedArchive:

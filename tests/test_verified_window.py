@@ -12,17 +12,12 @@ from typing import Any
 import boto3
 import pytest
 from aws_cdk.assertions import Match, Template
-from moto import mock_aws
 
 from cloudtrail_lake_import.testing import (
-    MOTO_CONFIG,
-    CloudTrailImportSimulator,
     IamEnforcement,
-    IamWorld,
     SignedArchive,
-    default_session,
 )
-from tests.engine import Engine
+from tests.engine import Engine, running
 from trail_import_handler import clients, verification_provider
 from trail_import_handler.errors import ImportResourceError
 
@@ -98,15 +93,8 @@ class Deploy:
 
 @pytest.fixture
 def deploy(template: dict[str, Any]) -> Iterator[Deploy]:
-    simulator = CloudTrailImportSimulator()
-    world = IamWorld(default_account=ACCOUNT)
-    world.load(template, account=ACCOUNT, region=REGION)
-    world.add_bucket(BUCKET, account=ACCOUNT)
-    config: Any = {**MOTO_CONFIG, "stepfunctions": {"execute_state_machine": True}}
-    with mock_aws(config=config), default_session(simulator):
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        with Engine(template, world, simulator, account=ACCOUNT, region=REGION).deployed() as engine:
-            yield Deploy(engine)
+    with running(template, account=ACCOUNT, region=REGION, source_bucket=BUCKET) as engine:
+        yield Deploy(engine)
 
 
 def _archive(deploy: Deploy) -> SignedArchive:
