@@ -155,6 +155,19 @@ def test_a_finished_report_of_the_same_source_and_window_is_accepted_without_run
         stateMachineArn=deploy.machine)["executions"]) == runs
 
 
+def test_the_report_of_an_archive_that_is_not_intact_is_refused_as_its_run_was(deploy: Deploy) -> None:
+    archive = _archive(deploy)
+    archive.delete(archive.log_keys[12])
+    with pytest.raises(ImportResourceError) as failed:
+        deploy.create()
+    report = str(failed.value).split(" problem(s) in ", 1)[1].split(". It is not imported.", 1)[0]
+    with pytest.raises(ImportResourceError) as refused:
+        deploy.create(AcceptReport=report)
+    assert str(refused.value).startswith(f"The archive s3://trail-logs is not intact: 1 problem(s) in {report}. It "
+                                         f"is not imported. First:\n- {archive.log_keys[12]}: A log file a digest "
+                                         "names is not in the bucket")
+
+
 @pytest.mark.parametrize(("changes", "theirs", "ours"), [
     ({"EndTime": "2024-03-02T00:00:00Z"}, "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
      "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-02T00:00:00Z"),

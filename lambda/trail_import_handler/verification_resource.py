@@ -141,8 +141,9 @@ def accepted(s3: Any, properties: VerificationProperties) -> dict[str, str]:
             f"AcceptReport {properties.accept_report} is the report of {theirs[0]} for {_window(theirs[1])}, not "
             f"of {ours[0]} for {_window(ours[1])}: a report proves only its own source and window. Verify this "
             "window, or give its report.")
-    summary = {"intact": not report.get("problems"), "digestsVerified": report["digests"]["valid"],
-               "logFilesVerified": report["logFiles"]["valid"], "eventsInWindow": report.get("eventsInWindow"),
+    summary = {"intact": not report.get("problems"), "source": properties.source,
+               "digestsVerified": report["digests"]["valid"], "logFilesVerified": report["logFiles"]["valid"],
+               "eventsInWindow": report.get("eventsInWindow"),
                "problems": len(report.get("problems") or []), "reportUri": properties.accept_report,
                "firstProblems": [f"{p['key'] or p['account'] + ' ' + p['region']}: {p['message']}"
                                  for p in report.get("problems") or []]}
