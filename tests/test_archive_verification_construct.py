@@ -148,3 +148,20 @@ def test_a_verified_import_carries_the_verified_counts_for_its_reconciliation() 
         "VerifiedEvents": {"Fn::GetAtt": [Match.any_value(), "EventsInWindow"]},
         "ReconcileStrictly": "true"})
     assert window.as_string().startswith("VerificationWindow")
+
+
+def test_an_import_of_the_registry_type_waits_for_its_verification_without_the_counts_its_schema_lacks() -> None:
+    from cloudtrail_lake_import import ResourceTypeRegistration
+
+    app = cdk.App()
+    registration = ResourceTypeRegistration(cdk.Stack(app, "Type", env=ENV), "ImportType")
+    stack = cdk.Stack(app, "Verified", env=ENV)
+    logs = aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs")
+    verification = ArchiveVerification(stack, "Verification", source_bucket=logs)
+    TrailImport(stack, "Import", event_data_store=STORE, source_bucket=logs, start_time=JAN, end_time=FEB,
+                verify=verification, resource_type=registration)
+    template = Template.from_stack(stack)
+    (window,) = template.find_resources("Custom::CloudTrailLakeArchiveVerification")
+    (imported,) = template.find_resources(registration.type_name).values()
+    assert window in imported["DependsOn"]
+    assert "VerifiedEvents" not in imported["Properties"]
