@@ -82,6 +82,17 @@ def test_failed_import_answers_failed_with_a_short_reason_and_keeps_the_import_i
     assert "(truncated)" not in response["Reason"]
 
 
+def test_a_strict_reconciliation_that_differs_answers_failed_with_the_counts_in_a_short_reason(
+    sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
+) -> None:
+    sim.plan_next_import(ImportPlan(events=47_990))
+    response = crhelper.request("Create", {**props, "VerifiedLogFiles": "240", "VerifiedEvents": "48000",
+                                           "ReconcileStrictly": "true"})
+    assert response["Status"] == "FAILED"
+    assert response["Reason"] == (f"Import {response['PhysicalResourceId']}: 47990 events imported, 48000 verified "
+                                  "(ReconcileStrictly).")
+
+
 def test_a_source_that_does_not_admit_the_access_role_answers_with_cloudtrails_own_sentence_uncut(
     sim: CloudTrailImportSimulator, crhelper: CrhelperDriver, props: dict[str, str]
 ) -> None:

@@ -15,14 +15,14 @@ from .properties import VerifiedCounts
 
 def attributes(state: ImportState, verified: VerifiedCounts) -> dict[str, str]:
     """The verified counts and the differences (the import's count less the verification's)."""
-    files, events = state.statistics.get("FilesCompleted", 0), state.statistics.get("EventsCompleted", 0)
+    files, events = state.statistics["FilesCompleted"], state.statistics["EventsCompleted"]
     return {"LogFilesVerified": str(verified.log_files), "EventsVerified": str(verified.events),
             "FilesDifference": str(files - verified.log_files), "EventsDifference": str(events - verified.events)}
 
 
 def mismatch(state: ImportState, verified: VerifiedCounts) -> ImportResourceError | None:
     """The failure of a strict reconciliation whose events differ, or None."""
-    events = state.statistics.get("EventsCompleted", 0)
+    events = state.statistics["EventsCompleted"]
     if not verified.strict or events == verified.events:
         return None
     return ImportResourceError(
