@@ -40,8 +40,8 @@ def _template(**props: Any) -> dict[str, Any]:
     stack = cdk.Stack(app, "Verified", env=cdk.Environment(account=ACCOUNT, region=REGION))
     if "report_bucket" in props:
         props["report_bucket"] = aws_s3.Bucket.from_bucket_name(stack, "Reports", props["report_bucket"])
-    ArchiveVerification(stack, "Verification", source_bucket=aws_s3.Bucket.from_bucket_name(stack, "Logs", BUCKET),
-                        max_concurrency=4, **props)
+    source = aws_s3.Bucket.from_bucket_name(stack, "Logs", props.pop("source_bucket_name", BUCKET))
+    ArchiveVerification(stack, "Verification", source_bucket=source, max_concurrency=4, **props)
     return dict(Template.from_stack(stack).to_json())
 
 
@@ -280,3 +280,17 @@ def test_the_state_machines_role_may_do_what_the_interpreter_did_for_it(engine: 
              *[("s3:PutObject", f"arn:aws:s3:::{bucket}/{k}") for k in manifests]]
     decisions = [engine.world.authorize(Request(role, action, resource, {})) for action, resource in asked]
     assert [(d.request.action, d.allowed) for d in decisions] == [(action, True) for action, _ in asked]
+
+
+@pytest.mark.parametrize("template", [{"source_bucket_name": "ireland-trail-logs", "source_region": "eu-west-1"}],
+                         indirect=True)
+def test_a_source_in_another_region_is_read_there_and_reported_here(engine: Engine) -> None:
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3.create_bucket(Bucket="ireland-trail-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    engine.world.add_bucket("ireland-trail-logs", account=ACCOUNT)
+    archive = SignedArchive(s3, "ireland-trail-logs")
+    engine.simulator.public_keys.append(archive.key.entry())
+    archive.write([ACCOUNT], ["eu-west-1"], START - timedelta(hours=3), 48 + 6)
+    summary = _summary(engine.run(engine.state_machine(), WINDOW))
+    assert (summary["intact"], summary["digestsVerified"]) == (True, 49)
+    assert summary["reportUri"].startswith("s3://verificationreports205f6937/verifications/run-1/")

@@ -111,14 +111,18 @@ class Place:
     bucket: str
     prefix: str
     region: str
+    """The source bucket's region."""
     reports: str
+    home: str
+    """The function's own region (Lambda's AWS_REGION), the state machine's and the report bucket's."""
 
     @classmethod
     def from_environment(cls) -> Place:
         """The place the construct configured."""
         source = os.environ[SOURCE_ENV].removeprefix("s3://")
         bucket, _, prefix = source.partition("/")
-        return cls(bucket, prefix.strip("/"), os.environ[SOURCE_REGION_ENV], os.environ[REPORTS_ENV])
+        region = os.environ[SOURCE_REGION_ENV]
+        return cls(bucket, prefix.strip("/"), region, os.environ[REPORTS_ENV], os.environ.get("AWS_REGION", region))
 
     @property
     def uri(self) -> str:
@@ -150,7 +154,7 @@ def plan(place: Place, event: dict[str, Any]) -> dict[str, Any]:
     """Find the archive's slices, check that the window has digests, and write the pieces and slices to verify."""
     request, run = Request.parse(event.get("request")), _run(event)
     _check_report_bucket(place)
-    s3 = _s3(place.region)
+    s3, reports = _s3(place.region), _s3(place.home)
     slices = find_slices(Lister(s3, place.bucket), place.prefix, accounts=request.accounts, regions=request.regions)
     where = f"{place.uri} (under {place.root}{'[o-ORG/]'}ACCOUNT/CloudTrail-Digest/REGION/)"
     if not slices:
@@ -171,14 +175,14 @@ def plan(place: Place, event: dict[str, Any]) -> dict[str, Any]:
     cloudtrail = {r: clients.client("cloudtrail", region_name=r, config=_RETRIES) for r in regions}
     fetched = _map(lambda r: PublicKeys.fetch(cloudtrail[r], request.start, request.end), regions)
     for region, keys in zip(regions, fetched, strict=True):
-        _put(s3, place.reports, f"{_prefix(run)}keys/{region}.json", keys.record())
+        _put(reports, place.reports, f"{_prefix(run)}keys/{region}.json", keys.record())
     pieces = [{"slice": _slice_name(place, s), "account": s.account, "region": s.region,
                "logs": s.logs is not None, "digests": s.digests is not None, "start": _iso(start), "end": _iso(end)}
               for s in slices for start, end in _days(request.start, request.end)]
     names = [{"slice": _slice_name(place, s), "account": s.account, "region": s.region} for s in slices]
     pieces_key, slices_key = f"{_prefix(run)}plan/pieces.json", f"{_prefix(run)}plan/slices.json"
-    _put(s3, place.reports, pieces_key, pieces)
-    _put(s3, place.reports, slices_key, names)
+    _put(reports, place.reports, pieces_key, pieces)
+    _put(reports, place.reports, slices_key, names)
     logger.info("planned %d pieces of %d slices for %s", len(pieces), len(slices), place.uri)
     return {"run": run, "window": request.as_dict(), "pieces": {"Bucket": place.reports, "Key": pieces_key},
             "slices": {"Bucket": place.reports, "Key": slices_key}, "pieceCount": len(pieces),
@@ -188,15 +192,15 @@ def plan(place: Place, event: dict[str, Any]) -> dict[str, Any]:
 def verify_piece(place: Place, event: dict[str, Any]) -> dict[str, Any]:
     """Verify one (account, region, day); its whole report goes to the report bucket."""
     piece, run, request = event["piece"], _run(event), Request.parse(event.get("request"))
-    s3 = _s3(place.region)
-    keys = PublicKeys.from_record(_get(s3, place.reports, f"{_prefix(run)}keys/{piece['region']}.json"))
+    s3, reports = _s3(place.region), _s3(place.home)
+    keys = PublicKeys.from_record(_get(reports, place.reports, f"{_prefix(run)}keys/{piece['region']}.json"))
     where = Slice(piece["account"], piece["region"],
                   f"{place.root}{piece['slice']}/CloudTrail/{piece['region']}/" if piece["logs"] else None,
                   f"{place.root}{piece['slice']}/CloudTrail-Digest/{piece['region']}/" if piece["digests"] else None)
     archive = Archive(place.bucket, place.prefix, request.start, request.end)
     report = verify(s3, lambda region: keys, archive, slices=[where], workers=_WORKERS,
                     part=(_parse_time(piece["start"]), _parse_time(piece["end"])))
-    _put(s3, place.reports, f"{_prefix(run)}pieces/{piece['slice']}/{piece['region']}/{piece['start'][:10]}.json",
+    _put(reports, place.reports, f"{_prefix(run)}pieces/{piece['slice']}/{piece['region']}/{piece['start'][:10]}.json",
          report.record())
     return {"problems": len(report.problems)}
 
@@ -204,7 +208,7 @@ def verify_piece(place: Place, event: dict[str, Any]) -> dict[str, Any]:
 def roll_up(place: Place, event: dict[str, Any]) -> dict[str, Any]:
     """One slice's pieces into one report."""
     item, run = event["slice"], _run(event)
-    s3 = _s3(place.region)
+    s3 = _s3(place.home)
     report = _combined(s3, place.reports, f"{_prefix(run)}pieces/{item['slice']}/{item['region']}/")
     _put(s3, place.reports, f"{_prefix(run)}slices/{item['slice']}/{item['region']}.json", report.record())
     return {"problems": len(report.problems)}
@@ -213,7 +217,7 @@ def roll_up(place: Place, event: dict[str, Any]) -> dict[str, Any]:
 def summarize(place: Place, event: dict[str, Any]) -> dict[str, Any]:
     """The run's report, from its slices' reports; what a caller needs of it, within ``SUMMARY_BYTES``."""
     run, request = _run(event), Request.parse(event.get("request"))
-    s3 = _s3(place.region)
+    s3 = _s3(place.home)
     report = _combined(s3, place.reports, f"{_prefix(run)}slices/")
     key = f"{_prefix(run)}report.json"
     _put(s3, place.reports, key, {"run": run, "request": request.as_dict(), "report": report.as_dict(),
@@ -265,7 +269,7 @@ def _combined(s3: Any, bucket: str, prefix: str) -> Report:
 def _check_report_bucket(place: Place) -> None:
     """The report bucket must be in the state machine's region: the Distributed Map reads its pieces from there."""
     try:
-        answer = _s3(place.region).head_bucket(Bucket=place.reports)
+        answer = _s3(place.home).head_bucket(Bucket=place.reports)
     except ClientError as error:
         if _status(error) == 301:
             answer = error.response
@@ -273,8 +277,8 @@ def _check_report_bucket(place: Place) -> None:
             raise
     headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     region = answer.get("BucketRegion") or headers.get("x-amz-bucket-region")
-    if region and region != place.region:
-        raise VerificationRefused(f"The report bucket {place.reports} is in {region}, not in {place.region} with the "
+    if region and region != place.home:
+        raise VerificationRefused(f"The report bucket {place.reports} is in {region}, not in {place.home} with the "
                                   "verification: give ArchiveVerification a report bucket of its own region.")
 
 
