@@ -8,7 +8,9 @@ So the type's schema is copied into a folder of its own first. Extra cfn-lint ar
 
 With the schema, cfn-lint (1.58) knows the type, but validates none of its properties: its property rules look
 schemas up only among AWS's own. So each resource of the type is then checked against the schema here: its
-properties (names, types, patterns, required ones) and the attributes that ``Fn::GetAtt`` reads from it.
+properties (names, types, patterns, required ones) and the attributes that ``Fn::GetAtt`` reads from it. A
+``Custom::CloudTrailLakeImport``, which cfn-lint does not check at all, has its property names checked against
+the handler's own list.
 """
 
 from __future__ import annotations
@@ -104,12 +106,39 @@ def schema_errors(template_path: str, schema: dict[str, Any] | None = None) -> l
     return errors
 
 
+def custom_resource_errors(template_path: str) -> list[str]:
+    """What the handler would refuse by name in the template's ``Custom::CloudTrailLakeImport`` resources: a
+    property it does not know, or one it needs that is missing. cfn-lint checks nothing of a custom resource's
+    properties, and a misspelt one would fail only at deploy."""
+    from cfnlint.decode import decode
+
+    sys.path[:0] = [str(ROOT / "lambda")]
+    from trail_import_handler.properties import CLOUDFORMATION_KEYS, PROPERTY_NAMES, REQUIRED
+
+    template, matches = decode(template_path)
+    if template is None:
+        return [f"{template_path}: {m.message}" for m in matches]
+    errors = []
+    for name, resource in (template.get("Resources") or {}).items():
+        if not isinstance(resource, dict) or resource.get("Type") != "Custom::CloudTrailLakeImport":
+            continue
+        properties = resource.get("Properties") or {}
+        where = f"{template_path}: Resources/{name}/Properties"
+        errors += [f"{where}/{p}: not a property of Custom::CloudTrailLakeImport (it has "
+                   f"{', '.join(sorted(CLOUDFORMATION_KEYS | PROPERTY_NAMES))})" for p in properties
+                   if p not in PROPERTY_NAMES | CLOUDFORMATION_KEYS]
+        errors += [f"{where}: required property {p} is missing" for p in ("ServiceToken", *REQUIRED)
+                   if p not in properties]
+    return errors
+
+
 def main(argv: list[str]) -> int:
     templates, _, extra = (argv[: argv.index("--")], None, argv[argv.index("--") + 1:]) if "--" in argv \
         else (argv, None, [])
     templates = templates or sorted(str(p) for p in (ROOT / "examples").glob("*.yaml"))
     returncode = subprocess.run(command(templates, *extra), check=False).returncode
-    errors = [error for template in templates for error in schema_errors(template)]
+    errors = [error for template in templates for error in (*schema_errors(template),
+                                                             *custom_resource_errors(template))]
     if errors:
         print(*errors, sep="\n", file=sys.stderr)
     return returncode | (2 if errors else 0)

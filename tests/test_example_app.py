@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scripts.lint_templates import command as lint_command
-from scripts.lint_templates import schema_errors
+from scripts.lint_templates import custom_resource_errors, schema_errors
 from tests.assembly import handler_asset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +111,33 @@ def test_the_registry_types_schema_judges_its_resources_properties_and_attribute
         f"{broken}: Fn::GetAtt ArchiveImport.EventsImported: TrailLogs::CloudTrailLake::Import has no attribute "
         "EventsImported (it has EventsCompleted, FailedEntries, FilesCompleted, Id, ImportId, ImportStatus, "
         "PrefixesCompleted, PrefixesFound)",
+    ]
+
+
+def test_the_import_custom_resources_property_names_are_judged_by_the_handlers_own_list(cloud_assembly: Path,
+                                                                                     tmp_path: Path) -> None:
+    # cfn-lint checks nothing of a custom resource's properties: a misspelt one would fail only at deploy.
+    assert custom_resource_errors(str(ROOT / "examples" / "raw-template.yaml")) == []
+    assert custom_resource_errors(str(cloud_assembly / "TrailArchiveImport.template.json")) == []
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(textwrap.dedent("""\
+        Resources:
+          Import:
+            Type: Custom::CloudTrailLakeImport
+            Properties:
+              ServiceToken: !ImportValue CloudTrailLakeImportServiceToken
+              ServiceTimeout: 3600
+              EventDataStoreArn: arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/EXAMPLE
+              S3LocationUrl: s3://my-trail-logs/org-trail
+              S3BucketRegion: us-east-1
+              S3BucketAccessRoleArn: arn:aws:iam::111122223333:role/TrailImportAccess
+    """))
+    assert custom_resource_errors(str(broken)) == [
+        f"{broken}: Resources/Import/Properties/S3LocationUrl: not a property of Custom::CloudTrailLakeImport (it "
+        "has EndEventTime, EventDataStoreArn, MaxFailedEntries, Preflight, ReconcileStrictly, RetryToken, "
+        "S3BucketAccessRoleArn, S3BucketRegion, S3LocationUri, ServiceTimeout, ServiceToken, StartEventTime, "
+        "VerifiedEvents, VerifiedLogFiles, WaitForCompletion)",
+        f"{broken}: Resources/Import/Properties: required property S3LocationUri is missing",
     ]
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from .errors import ImportResourceError
 
 # Keys CloudFormation or the CDK add on their own; accepted and ignored.
-_FRAMEWORK_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
+CLOUDFORMATION_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
+"""The properties CloudFormation itself reads from a custom resource, and sends along."""
 
 # The rules of each value, written as the registry type's schema states them too (its "pattern", "maximum" and
 # "maxLength"): a test proves that the schema and this parser accept the same values. Patterns end in
@@ -167,11 +168,16 @@ def _count(raw: Mapping[str, Any], name: str) -> int:
     raise ImportResourceError(f'{name}: expected a whole number of 0 or more, such as "1200"; got {_show(value)}.')
 
 
+REQUIRED = ("EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn")
+"""The properties every ``Custom::CloudTrailLakeImport`` must have."""
+PROPERTY_NAMES = frozenset({*REQUIRED, "StartEventTime", "EndEventTime", "WaitForCompletion", "MaxFailedEntries",
+                            "RetryToken", "Preflight", "VerifiedLogFiles", "VerifiedEvents", "ReconcileStrictly"})
+"""Every property a ``Custom::CloudTrailLakeImport`` may have, beside the ServiceToken."""
+
+
 def _reject_unknown(raw: Mapping[str, Any]) -> None:
-    known = {"EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn",
-             "StartEventTime", "EndEventTime", "WaitForCompletion", "MaxFailedEntries", "RetryToken", "Preflight",
-             "VerifiedLogFiles", "VerifiedEvents", "ReconcileStrictly"}
-    unknown = sorted(str(key) for key in raw if key not in known and key not in _FRAMEWORK_KEYS)
+    known = PROPERTY_NAMES
+    unknown = sorted(str(key) for key in raw if key not in known and key not in CLOUDFORMATION_KEYS)
     if unknown:
         raise ImportResourceError(
             f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(_show(k) for k in unknown[:5])}; "
