@@ -294,3 +294,47 @@ def test_a_source_in_another_region_is_read_there_and_reported_here(engine: Engi
     summary = _summary(engine.run(engine.state_machine(), WINDOW))
     assert (summary["intact"], summary["digestsVerified"]) == (True, 49)
     assert summary["reportUri"].startswith("s3://verificationreports205f6937/verifications/run-1/")
+
+
+def _midnight_digest(archive: SignedArchive) -> str:
+    return next(k for k in archive.digest_keys if "20240302T000713Z" in k)
+
+
+@pytest.mark.parametrize("tamper", ["clean", "log-before-midnight", "digest-across-midnight", "deleted-digest"])
+def test_the_aws_cli_judges_the_engine_on_a_busy_archive_tampered_where_the_pieces_meet(
+        engine: Engine, tamper: str) -> None:
+    """AWS's validate-logs reads the same archive (a snapshot served by a read-only loopback S3): whatever it
+    calls invalid, the engine names; on the clean archive both find it whole. Busy: a log file every five
+    minutes, two days, tampered at the midnight where the two days' pieces meet."""
+    from cloudtrail_lake_import.testing import read_only_s3
+    from tests.verification_judge import aws_cli, serving
+
+    archive = _archive(engine)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6, logs_per_hour=12)
+    tampered: set[str] = set()
+    if tamper == "log-before-midnight":
+        tampered = {next(k for k in archive.log_keys if "20240301T2357Z" in k)}
+        archive.modify_log(*tampered)
+    elif tamper == "digest-across-midnight":
+        tampered = {_midnight_digest(archive)}
+        archive.modify_digest(*tampered)
+    elif tamper == "deleted-digest":
+        tampered = {_midnight_digest(archive)}
+        archive.delete(*tampered)
+    snapshot = read_only_s3.Snapshot.of(boto3.client("s3", region_name=REGION), BUCKET)
+    with serving(snapshot, engine.simulator) as (where, _):
+        theirs = aws_cli(where, trail_arn=f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/management-events",
+                         bucket=BUCKET, region=REGION, start=START, end=START + timedelta(days=2))
+    summary = _summary(engine.run(engine.state_machine(), WINDOW))
+    named = {p["key"] for p in _report(engine, summary)["report"]["problems"]}
+    if tamper == "clean":
+        assert (theirs.exit_code, theirs.invalid) == (0, set()), theirs.output
+        assert len(theirs.valid) > 2 * 24 * 12, theirs.output  # the fixture is right: every digest and log file
+        assert summary["intact"] is True
+        assert summary["logFilesVerified"] >= 2 * 24 * 12
+        return
+    assert theirs.exit_code == 1, theirs.output
+    assert theirs.invalid, theirs.output
+    assert theirs.invalid <= named, (theirs.invalid, named)
+    assert tampered <= named
+    assert summary["intact"] is False
