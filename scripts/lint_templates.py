@@ -112,7 +112,8 @@ def custom_resource_errors(template_path: str) -> list[str]:
     properties, and a misspelt one would fail only at deploy."""
     from cfnlint.decode import decode
 
-    sys.path[:0] = [str(ROOT / "lambda")]
+    if str(ROOT / "lambda") not in sys.path:
+        sys.path.insert(0, str(ROOT / "lambda"))
     from trail_import_handler.properties import CLOUDFORMATION_KEYS, PROPERTY_NAMES, REQUIRED
 
     template, matches = decode(template_path)

@@ -165,3 +165,19 @@ def test_an_import_of_the_registry_type_waits_for_its_verification_without_the_c
     (imported,) = template.find_resources(registration.type_name).values()
     assert window in imported["DependsOn"]
     assert "VerifiedEvents" not in imported["Properties"]
+
+
+def test_a_kms_encrypted_report_bucket_is_usable_by_the_verifier_and_the_state_machine() -> None:
+    from aws_cdk import aws_kms
+
+    stack, logs = _stack()
+    key = aws_kms.Key(stack, "ReportsKey", enable_key_rotation=True)
+    reports = aws_s3.Bucket(stack, "Reports", encryption_key=key, enforce_ssl=True)
+    ArchiveVerification(stack, "Verification", source_bucket=logs, report_bucket=reports)
+    template = Template.from_stack(stack)
+    for role in ("VerificationRole", "VerificationStateMachineRole"):
+        template.has_resource_properties("AWS::IAM::Policy", {
+            "PolicyName": Match.string_like_regexp(f"^{role}DefaultPolicy"),
+            "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": {"Fn::GetAtt": [Match.string_like_regexp("^ReportsKey"), "Arn"]}})])}})

@@ -10,7 +10,7 @@ from cloudtrail_lake_import import ArchiveVerification
 
 def build(app: cdk.App) -> None:
     """One stack with its source bucket, SSE-KMS encrypted, and the report bucket made; one whose source and
-    report buckets are imported."""
+    report buckets are imported; one whose report bucket, given, is SSE-KMS encrypted."""
     owned = cdk.Stack(app, "VerifiedOwned", env=cdk.Environment(account="111122223333", region="eu-west-1"))
     key = aws_kms.Key(owned, "LogsKey", enable_key_rotation=True)
     bucket = aws_s3.Bucket(owned, "Logs", encryption_key=key, enforce_ssl=True, server_access_logs_prefix="access/",
@@ -21,3 +21,11 @@ def build(app: cdk.App) -> None:
                         source_bucket=aws_s3.Bucket.from_bucket_name(imported, "Logs", "org-trail-logs"),
                         report_bucket=aws_s3.Bucket.from_bucket_name(imported, "Reports", "audit-reports"),
                         max_concurrency=1000)
+    encrypted = cdk.Stack(app, "VerifiedToKmsReports", env=cdk.Environment(account="111122223333",
+                                                                         region="us-east-1"))
+    reports_key = aws_kms.Key(encrypted, "ReportsKey", enable_key_rotation=True)
+    reports = aws_s3.Bucket(encrypted, "Reports", encryption_key=reports_key, enforce_ssl=True,
+                            server_access_logs_prefix="access/", block_public_access=aws_s3.BlockPublicAccess.BLOCK_ALL)
+    ArchiveVerification(encrypted, "Verification",
+                        source_bucket=aws_s3.Bucket.from_bucket_name(encrypted, "Logs", "org-trail-logs"),
+                        report_bucket=reports)

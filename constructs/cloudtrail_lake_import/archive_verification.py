@@ -38,6 +38,10 @@ DEFAULT_MAX_CONCURRENCY = 100
 # aws-cdk-lib's cx_api.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 (not exported to Python).
 _RESULT_WRITER_V2 = "@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2"
 
+# What reading and writing SSE-KMS objects takes (S3 User Guide, "Using server-side encryption with AWS KMS
+# keys"): kms:Decrypt to GET, kms:GenerateDataKey to PUT; not grant_encrypt_decrypt's ReEncrypt* and the rest.
+_SSE_KMS = ("kms:Decrypt", "kms:GenerateDataKey")
+
 # Errors a step is tried again for: ours when S3 or CloudTrail stayed throttled through botocore's retries, and
 # Lambda's own when the invocation itself failed or was throttled.
 _TRANSIENT = ["ArchiveUnavailable", "Lambda.TooManyRequestsException", "Lambda.ServiceException",
@@ -106,6 +110,8 @@ class ArchiveVerification(Construct):
         stack = Stack.of(self)
         _check_region(stack, report_bucket)
         prefix = (source_prefix or "").strip("/")
+        self.source_uri = f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else "")
+        """The archive verified: ``s3://BUCKET[/PREFIX]``."""
         logs = (f"{prefix}/" if prefix else "") + ("" if prefix.endswith("AWSLogs") else "AWSLogs/")
 
         self.report_bucket = report_bucket or aws_s3.Bucket(
@@ -142,12 +148,12 @@ class ArchiveVerification(Construct):
         self.role.add_to_policy(aws_iam.PolicyStatement(
             sid="ReadTheSigningKeys", actions=["cloudtrail:ListPublicKeys"], resources=["*"]))
         if self.report_bucket.encryption_key is not None:
-            self.report_bucket.encryption_key.grant_encrypt_decrypt(self.role)
+            self.report_bucket.encryption_key.grant(self.role, *_SSE_KMS)
 
         self.function = handler_function(
             self, "Verifier", log_group_id="VerifierLogs", handler="trail_import_handler.archive_verification.handler",
             code=handler_code(), role=self.role, timeout=Duration.minutes(15), memory_size=1024,
-            environment={SOURCE_ENV: f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else ""),
+            environment={SOURCE_ENV: self.source_uri,
                          SOURCE_REGION_ENV: source_region or source_bucket.env.region or stack.region,
                          REPORTS_ENV: self.report_bucket.bucket_name},
             description="Verifies a CloudTrail trail archive: plan, verify a piece, roll up a slice, summarize")
@@ -162,13 +168,10 @@ class ArchiveVerification(Construct):
                                 level=sfn.LogLevel.ALL, include_execution_data=True),
             comment="Verifies a CloudTrail trail archive before it is imported")
         """The state machine: start an execution with the window to verify; its output is the summary."""
+        if self.report_bucket.encryption_key is not None:
+            # Its item readers read the plan, and its result writers write the map runs' manifests, in that bucket.
+            self.report_bucket.encryption_key.grant(self.state_machine.role, *_SSE_KMS)
 
-        self.source_uri = f"s3://{source_bucket.bucket_name}" + (f"/{prefix}" if prefix else "")
-        """The archive verified: ``s3://BUCKET[/PREFIX]``."""
-        self.source_bucket = source_bucket
-        """The bucket verified."""
-        self.source_prefix = prefix
-        """The prefix above ``AWSLogs/`` verified, without a leading or trailing ``/``."""
         self._providers: dict[int, VerificationProvider] = {}
         self._acknowledge(source_bucket, logs)
 

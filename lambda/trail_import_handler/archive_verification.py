@@ -153,8 +153,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def plan(place: Place, event: dict[str, Any]) -> dict[str, Any]:
     """Find the archive's slices, check that the window has digests, and write the pieces and slices to verify."""
     request, run = Request.parse(event.get("request")), _run(event)
-    _check_report_bucket(place)
     s3, reports = _s3(place.region), _s3(place.home)
+    _check_report_bucket(place, reports)
     slices = find_slices(Lister(s3, place.bucket), place.prefix, accounts=request.accounts, regions=request.regions)
     where = f"{place.uri} (under {place.root}{'[o-ORG/]'}ACCOUNT/CloudTrail-Digest/REGION/)"
     if not slices:
@@ -266,10 +266,10 @@ def _combined(s3: Any, bucket: str, prefix: str) -> Report:
     return Report.combined(Report.from_record(r) for r in _map(lambda k: _get(s3, bucket, k), keys))
 
 
-def _check_report_bucket(place: Place) -> None:
+def _check_report_bucket(place: Place, reports: Any) -> None:
     """The report bucket must be in the state machine's region: the Distributed Map reads its pieces from there."""
     try:
-        answer = _s3(place.home).head_bucket(Bucket=place.reports)
+        answer = reports.head_bucket(Bucket=place.reports)
     except ClientError as error:
         if _status(error) == 301:
             answer = error.response

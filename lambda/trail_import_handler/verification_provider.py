@@ -26,12 +26,12 @@ _RETRIES = Config(retries={"mode": "standard", "max_attempts": 10},
 def on_event(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     """Start, accept or stop the verification; the physical id."""
     _log("on_event", event)
+    wait = _wait()
     outcome = verification_resource.begin(
         _client("stepfunctions"), _client("s3"), str(event.get("RequestType", "")), event.get("ResourceProperties"),
         request_id=str(event.get("RequestId", "")), physical_id=str(event.get("PhysicalResourceId", "")),
-        wait=_wait())
+        wait=wait)
     answer: dict[str, Any] = {"PhysicalResourceId": outcome.physical_id}
-    wait = _wait()
     if wait is not None:
         answer["WaitUntil"] = (clock.now() + wait - GIVE_UP_EARLY).isoformat()
     if outcome.attributes:
