@@ -9,6 +9,7 @@ callbackDelaySeconds, which pass on the simulator's clock.
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +63,11 @@ class RegistryDriver:
     """Runs one operation to its end, following IN_PROGRESS answers on the simulator's clock."""
 
     def __init__(self, simulator: CloudTrailImportSimulator, caller: str = "", max_calls: int = 5000,
-                 type_name: str = registry.TYPE_NAME) -> None:
+                 type_name: str = registry.TYPE_NAME, pause: float = 0.0) -> None:
         self.simulator = simulator
+        self.pause = pause
+        """Real seconds between invocations, for work that runs in real time beside them (a state machine on
+        moto's interpreter)."""
         self.type_name = type_name
         self.caller = caller
         self.max_calls = max_calls
@@ -109,6 +113,7 @@ class RegistryDriver:
             delay = float(answer.get("callbackDelaySeconds", 0))
             waited += delay
             self.simulator.advance(delay)
+            time.sleep(self.pause)
             # The next call carries the answer's model as the desired state and its callbackContext, as AWS's
             # contract tester re-invokes (cloudformation-cli 0.2.41, rpdk/core/contract/resource_client.py,
             # call_and_assert): a model that dropped what the next call needs fails here as it would in AWS.

@@ -3,6 +3,7 @@ bad prop refused at synth naming the prop and the form expected."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -150,21 +151,62 @@ def test_a_verified_import_carries_the_verified_counts_for_its_reconciliation() 
     assert window.as_string().startswith("VerificationWindow")
 
 
-def test_an_import_of_the_registry_type_waits_for_its_verification_without_the_counts_its_schema_lacks() -> None:
+def test_an_import_of_the_registry_type_verifies_in_its_own_create_with_the_state_machine_it_may_start() -> None:
     from cloudtrail_lake_import import ResourceTypeRegistration
 
     app = cdk.App()
-    registration = ResourceTypeRegistration(cdk.Stack(app, "Type", env=ENV), "ImportType")
+    type_stack = cdk.Stack(app, "Type", env=ENV)
+    registration = ResourceTypeRegistration(type_stack, "ImportType")
     stack = cdk.Stack(app, "Verified", env=ENV)
     logs = aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs")
     verification = ArchiveVerification(stack, "Verification", source_bucket=logs)
-    TrailImport(stack, "Import", event_data_store=STORE, source_bucket=logs, start_time=JAN, end_time=FEB,
-                verify=verification, resource_type=registration)
+    imported = TrailImport(stack, "Import", event_data_store=STORE, source_bucket=logs, start_time=JAN,
+                           end_time=FEB, verify=verification, resource_type=registration, reconcile_strictly=True)
     template = Template.from_stack(stack)
-    (window,) = template.find_resources("Custom::CloudTrailLakeArchiveVerification")
-    (imported,) = template.find_resources(registration.type_name).values()
-    assert window in imported["DependsOn"]
-    assert "VerifiedEvents" not in imported["Properties"]
+    # No custom resource with its hour: the type's Create waits for the verification within its 36 hours.
+    assert template.find_resources("Custom::CloudTrailLakeArchiveVerification") == {}
+    machine = Capture()
+    template.has_resource_properties(registration.type_name, {
+        "VerifyWith": {"Ref": machine}, "ReconcileStrictly": True,
+        "StartEventTime": "2024-01-01T00:00:00+00:00", "EndEventTime": "2024-02-01T00:00:00+00:00"})
+    assert "VerifiedEvents" not in json.dumps(template.to_json())
+    (name,) = [r["Properties"]["StateMachineName"] for k, r in
+               template.find_resources("AWS::StepFunctions::StateMachine").items() if k == machine.as_string()]
+    assert name.startswith("CloudTrailLakeVerification-")
+    # The counts are the resource's own attributes.
+    assert stack.resolve(imported.events_verified)["Fn::GetAtt"][1] == "EventsVerified"
+    assert stack.resolve(imported.verification_report_uri)["Fn::GetAtt"][1] == "VerificationReportUri"
+    assert stack.resolve(imported.events_difference)["Fn::GetAtt"][1] == "EventsDifference"
+    # And the type's execution role may start it, follow its executions, and stop them.
+    statements = [s for policy in Template.from_stack(type_stack).find_resources("AWS::IAM::Policy").values()
+                  for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    (start,) = [s for s in statements if s.get("Sid") == "StartVerifications"]
+    (follow,) = [s for s in statements if s.get("Sid") == "FollowVerifications"]
+    assert start["Action"] == "states:StartExecution"
+    assert follow["Action"] == ["states:DescribeExecution", "states:StopExecution"]
+    assert json.dumps(start["Resource"]).endswith(':stateMachine:CloudTrailLakeVerification-*"]]}')
+    assert json.dumps(follow["Resource"]).endswith(':execution:CloudTrailLakeVerification-*:*"]]}')
+
+
+def test_a_state_machine_the_type_may_not_start_or_a_report_to_accept_is_refused_at_synth() -> None:
+    from cloudtrail_lake_import import ResourceTypeRegistration
+
+    app = cdk.App()
+    registration = ResourceTypeRegistration(cdk.Stack(app, "Type", env=ENV), "ImportType",
+                                            verification_state_machine_names=["OrgVerification"])
+    stack = cdk.Stack(app, "Verified", env=ENV)
+    logs = aws_s3.Bucket.from_bucket_name(stack, "Logs", "trail-logs")
+    verification = ArchiveVerification(stack, "Verification", source_bucket=logs)
+    with pytest.raises(ValueError, match=r"verify: the type's execution role may start the state machines named "
+                                         r"OrgVerification, not CloudTrailLakeVerification-"):
+        TrailImport(stack, "Import", event_data_store=STORE, source_bucket=logs, start_time=JAN, end_time=FEB,
+                    verify=verification, resource_type=registration)
+    everything = ResourceTypeRegistration(cdk.Stack(app, "Type2", env=ENV), "ImportType")
+    with pytest.raises(ValueError, match="verified_report: a resource of the registry type verifies the window in "
+                                         "its own Create"):
+        TrailImport(stack, "Import2", event_data_store=STORE, source_bucket=logs, start_time=JAN, end_time=FEB,
+                    verify=verification, resource_type=everything,
+                    verified_report="s3://reports/verifications/run/report.json")
 
 
 def test_a_kms_encrypted_report_bucket_is_usable_by_the_verifier_and_the_state_machine() -> None:

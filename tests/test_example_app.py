@@ -109,8 +109,9 @@ def test_the_registry_types_schema_judges_its_resources_properties_and_attribute
         f"{where}/StartEventTime: 2019 is not of type 'string'",
         f"{where}/WaitForCompletion: 'no' is not of type 'boolean'",
         f"{broken}: Fn::GetAtt ArchiveImport.EventsImported: TrailLogs::CloudTrailLake::Import has no attribute "
-        "EventsImported (it has EventsCompleted, FailedEntries, FilesCompleted, Id, ImportId, ImportStatus, "
-        "PrefixesCompleted, PrefixesFound)",
+        "EventsImported (it has DigestsVerified, EventsCompleted, EventsDifference, EventsVerified, FailedEntries, "
+        "FilesCompleted, FilesDifference, Id, ImportId, ImportStatus, LogFilesVerified, PrefixesCompleted, "
+        "PrefixesFound, VerificationReportUri)",
     ]
 
 

@@ -28,6 +28,7 @@ from jsonschema import Draft7Validator
 
 from cloudtrail_lake_import import _type_package as type_package
 from trail_import_handler import properties as rules
+from trail_import_handler import registry_verification, verification_resource
 from trail_import_handler.errors import ImportResourceError
 from trail_import_handler.properties import parse_properties
 
@@ -36,7 +37,7 @@ READ_ONLY = {p.rsplit("/", 1)[-1] for p in SCHEMA["readOnlyProperties"]}
 WRITABLE = {name: spec for name, spec in SCHEMA["properties"].items() if name not in READ_ONLY}
 # What CloudFormation checks before the handler runs: the writable properties, as a template gives them.
 INPUT_SCHEMA = {"type": "object", "properties": WRITABLE, "required": SCHEMA["required"],
-                "additionalProperties": False}
+                "additionalProperties": False, "allOf": SCHEMA["allOf"]}
 VALIDATOR = Draft7Validator(INPUT_SCHEMA, format_checker=Draft7Validator.FORMAT_CHECKER)
 # One valid resource, as a template writes it for the type (times left out: start < end is a rule of two values).
 BASE: dict[str, Any] = {
@@ -53,8 +54,11 @@ def schema_accepts(model: dict[str, Any]) -> bool:
 
 
 def parser_accepts(model: dict[str, Any]) -> bool:
+    """What the type's handler takes: its own verification's properties, then the import's."""
     try:
-        parse_properties(model)
+        verifying = registry_verification.requested(model) is not None
+        parse_properties(registry_verification.import_properties(
+            model, registry_verification.Verified(0, 0, 0, "") if verifying else None))
     except ImportResourceError:
         return False
     return True
@@ -87,6 +91,7 @@ STRINGS: dict[str, st.SearchStrategy[str]] = {
     "StartEventTime": _near(rules.EVENT_TIME, _EDGES, 40),
     "EndEventTime": _near(rules.EVENT_TIME, _EDGES, 40),
     "RetryToken": st.one_of(st.text(max_size=300), st.integers(250, 260).map(lambda n: "r" * n)),
+    "VerifyWith": _near(verification_resource.STATE_MACHINE_ARN, _EDGES + "arnwstemchiSM", 140),
 }
 _OTHER_JSON = st.one_of(st.booleans(), st.integers(), st.floats(allow_nan=False), st.lists(st.integers(), max_size=2),
                         st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
@@ -120,7 +125,7 @@ def _values(name: str) -> st.SearchStrategy[Any]:
 def test_every_writable_property_has_values_drawn_for_it() -> None:
     assert set(WRITABLE) == {"EventDataStoreArn", "S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn",
                              "StartEventTime", "EndEventTime", "WaitForCompletion", "MaxFailedEntries",
-                             "RetryToken", "Preflight"}
+                             "RetryToken", "Preflight", "VerifyWith", "ReconcileStrictly"}
     assert set(STRINGS) == {n for n, spec in WRITABLE.items() if spec["type"] == "string"}
     # Without this checker, "format": "date-time" would check nothing here (CloudFormation does check it).
     assert "date-time" in Draft7Validator.FORMAT_CHECKER.checkers
@@ -136,6 +141,7 @@ def test_the_schema_states_the_parsers_own_rules() -> None:
     assert props["StartEventTime"]["pattern"] == props["EndEventTime"]["pattern"] == rules.EVENT_TIME
     assert (props["MaxFailedEntries"]["minimum"], props["MaxFailedEntries"]["maximum"]) == (0, 2**63 - 1)
     assert props["RetryToken"]["maxLength"] == 256
+    assert props["VerifyWith"]["pattern"] == verification_resource.STATE_MACHINE_ARN
 
 
 def _agree(name: str, value: Any) -> None:
@@ -162,6 +168,7 @@ def test_the_schema_and_the_parser_agree_on_every_value_of_a_property(name: str)
 _ARN = "arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/"
 _ROLE = "arn:aws:iam::111122223333:role/"
 _TIME = "2024-01-01T00:00:00Z"
+_MACHINE = "arn:aws:states:us-east-1:111122223333:stateMachine:CloudTrailLakeVerification-Example"
 # Each bound from both sides, so that a bound moved on one side only is caught on every run.
 BOUNDARIES: list[tuple[str, Any]] = [
     *[("EventDataStoreArn", _ARN + "s" * n) for n in (0, 1, 128, 129)],
@@ -182,7 +189,23 @@ BOUNDARIES: list[tuple[str, Any]] = [
     *[("RetryToken", "r" * n) for n in (0, 1, 256, 257)],
     *[("MaxFailedEntries", n) for n in (-1, 0, 2**63 - 1, 2**63, 25.0, 25.5, "25", "-1")],
     *[(name, v) for name in ("WaitForCompletion", "Preflight") for v in (True, False, "true", "False", 1, "yes")],
+    # Refused alone on both sides: a verification needs a window, and strictness a verification.
+    *[("VerifyWith", f"arn:aws:states:us-east-1:111122223333:stateMachine:{'m' * n}") for n in (0, 1, 80, 81)],
+    ("VerifyWith", "arn:aws:states:us-east-1:111122223333:stateMachine:Verify\n"),
+    *[("ReconcileStrictly", v) for v in (True, False, "true")],
 ]
+
+
+@pytest.mark.parametrize(("model", "accepted"), [
+    ({"VerifyWith": _MACHINE, "StartEventTime": _TIME}, False),
+    ({"VerifyWith": _MACHINE, "StartEventTime": _TIME, "EndEventTime": "2024-01-02T00:00:00.5Z"}, True),
+    ({"VerifyWith": _MACHINE, "StartEventTime": _TIME, "EndEventTime": "2024-01-02T00:00:00Z",
+      "ReconcileStrictly": True}, True),
+    ({"ReconcileStrictly": False}, False),
+])
+def test_the_schema_and_the_parser_agree_on_what_a_verification_needs(model: dict[str, Any], accepted: bool) -> None:
+    assert schema_accepts({**BASE, **model}) is accepted
+    assert parser_accepts({**BASE, **model}) is accepted
 
 
 @pytest.mark.parametrize(("name", "value"), BOUNDARIES, ids=[f"{n}={v!r:.24}" for n, v in BOUNDARIES])

@@ -212,3 +212,12 @@ def test_a_bad_property_is_refused_naming_it_and_nothing_starts(deploy: Deploy, 
     assert str(refused.value) == message
     assert boto3.client("stepfunctions", region_name=REGION).list_executions(
         stateMachineArn=deploy.machine)["executions"] == []
+
+
+def test_a_verification_of_another_source_than_the_resource_names_is_refused(deploy: Deploy) -> None:
+    _archive(deploy)
+    # The state machine verifies its own ArchiveVerification's source, whatever Source the resource gives.
+    with pytest.raises(ImportResourceError) as refused:
+        deploy.create(Source="s3://trail-logs/other")
+    assert "proved s3://trail-logs, not s3://trail-logs/other: its state machine is another ArchiveVerification's" \
+        in str(refused.value)

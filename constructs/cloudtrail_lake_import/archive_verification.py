@@ -11,6 +11,7 @@ from aws_cdk import (
     CustomResource,
     Duration,
     Fn,
+    Names,
     RemovalPolicy,
     Stack,
     Token,
@@ -31,6 +32,9 @@ from ._function import handler_function
 from ._nag import acknowledge, acknowledge_wildcard
 from ._prop_types import BUCKET, DURATION, KEY, TEXT, TIME, WHOLE, check, check_source_prefix, each
 from .verification_provider import VerificationProvider
+
+STATE_MACHINE_NAME_PREFIX = "CloudTrailLakeVerification-"
+"""How every ArchiveVerification's state machine is named: the registry type's execution role may start those."""
 
 DEFAULT_MAX_CONCURRENCY = 100
 """Pieces verified at once by default: a tenth of the default Lambda concurrency quota of an account (1,000)."""
@@ -159,8 +163,12 @@ class ArchiveVerification(Construct):
             description="Verifies a CloudTrail trail archive: plan, verify a piece, roll up a slice, summarize")
         """The function of every stage: plan, verify one piece, roll up one slice, summarize."""
 
+        self.state_machine_name = _machine_name(self)
+        """The state machine's name: ``CloudTrailLakeVerification-`` and a suffix unique in the account and
+        region, so that a ResourceTypeRegistration may start it by default."""
         self.state_machine = sfn.StateMachine(
-            self, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(self._definition(max_concurrency)),
+            self, "StateMachine", state_machine_name=self.state_machine_name,
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition(max_concurrency)),
             state_machine_type=sfn.StateMachineType.STANDARD, tracing_enabled=True,
             logs=sfn.LogOptions(destination=aws_logs.LogGroup(self, "ExecutionLogs",
                                                                 retention=aws_logs.RetentionDays.ONE_YEAR,
@@ -347,6 +355,12 @@ class VerifiedWindow(Construct):
     def report_uri(self) -> str:
         """The whole report: ``s3://REPORT_BUCKET/verifications/RUN/report.json``."""
         return self.resource.get_att_string("ReportUri")
+
+
+def _machine_name(verification: ArchiveVerification) -> str:
+    # Unique in the account and region (the stack's name is in the path), stable across deploys, at most 80.
+    return STATE_MACHINE_NAME_PREFIX + Names.unique_resource_name(verification, max_length=80 - len(
+        STATE_MACHINE_NAME_PREFIX))
 
 
 def _utc(value: datetime) -> str:

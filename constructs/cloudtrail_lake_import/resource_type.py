@@ -6,13 +6,15 @@ organizations:DescribeOrganization have no resource type (``*``);
 cloudtrail:GetEventDataStore takes the account's event data stores; iam:PassRole
 the access roles, passed to CloudTrail only; the S3 preflight reads the buckets
 named; SSM the type's own parameter path (its records, and the path itself for
-List). The trust and the log delivery role follow the CloudFormation CLI's
+List); Step Functions the verification state machines named (``VerifyWith``) and
+their executions. The trust and the log delivery role follow the CloudFormation CLI's
 ``resource-role.yaml`` (with its confused-deputy conditions) and
 ``managed-upload-infrastructure.yaml``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 
 from aws_cdk import (
@@ -30,6 +32,7 @@ from constructs import Construct
 
 from . import _handler_iam, _nag, _type_package
 from ._prop_types import BUCKET, TEXT, check, each
+from .archive_verification import STATE_MACHINE_NAME_PREFIX
 
 DEFAULT_TYPE_NAME = "TrailLogs::CloudTrailLake::Import"
 ACCESS_ROLE_PATH = "/cloudtrail-lake-import/"
@@ -55,6 +58,7 @@ class ResourceTypeRegistration(Construct):
         access_role_arns: Sequence[str] | None = None,
         preflight_buckets: Sequence[aws_s3.IBucket] = (),
         log_retention: aws_logs.RetentionDays = aws_logs.RetentionDays.ONE_YEAR,
+        verification_state_machine_names: Sequence[str] | None = None,
     ) -> None:
         """
         :param type_name: the three-part name to register, such as ``MyOrg::CloudTrailLake::Import``.
@@ -65,10 +69,15 @@ class ResourceTypeRegistration(Construct):
         :param preflight_buckets: the source buckets whose region, ACL setting and log files the preflight may
             read. Default: none; the preflight's reads of other buckets are denied and only logged as warnings.
         :param log_retention: how long the handlers' logs are kept. Default: one year.
+        :param verification_state_machine_names: the state machines a resource's ``VerifyWith`` may name, which
+            its Create starts and its Delete may stop: names in this account and region, ``*`` allowed. Empty:
+            the type verifies nothing. Default: those of every ``ArchiveVerification``, whose state machines are
+            named ``CloudTrailLakeVerification-...``.
         """
         super().__init__(scope, construct_id)
         check("type_name", type_name, TEXT, required=True)
         check("access_role_arns", access_role_arns, each(TEXT))
+        check("verification_state_machine_names", verification_state_machine_names, each(TEXT))
         check("preflight_buckets", preflight_buckets, each(BUCKET), required=True)
         check("log_retention", log_retention, ("an aws_logs.RetentionDays, such as RetentionDays.ONE_YEAR",
                                                lambda value: isinstance(value, aws_logs.RetentionDays)), required=True)
@@ -79,6 +88,10 @@ class ResourceTypeRegistration(Construct):
                              f"not an AWS-reserved namespace; got {type_name!r}.")
         self.type_name = type_name
         """The registered type name, for ``Type:`` in templates."""
+        machines = (f"{STATE_MACHINE_NAME_PREFIX}*",) if verification_state_machine_names is None \
+            else tuple(verification_state_machine_names)
+        self.verification_state_machine_names = machines
+        """The names of the state machines the type may start to verify a window, ``*`` allowed."""
         source_arn = stack.format_arn(service="cloudformation", resource="type/resource",
                                       resource_name="-".join(parts) + "/*",
                                       arn_format=ArnFormat.SLASH_RESOURCE_NAME)
@@ -94,6 +107,7 @@ class ResourceTypeRegistration(Construct):
         )
         """The role the handlers run as: the schema's handler permissions, each as narrow as IAM allows."""
         self._permissions(stack, type_name, access_role_arns, preflight_buckets)
+        self._verification_permissions(stack, machines)
         self.handler_permissions = sorted({p for h in schema["handlers"].values()
                                            for p in h["permissions"]})
         """Every action the schema's handlers declare."""
@@ -119,6 +133,11 @@ class ResourceTypeRegistration(Construct):
         self.default_version = default
         """Makes the registered version the one templates get."""
 
+    def may_verify_with(self, state_machine_name: str) -> bool:
+        """Whether a resource of the type may name this state machine as ``VerifyWith``."""
+        return any(fnmatch.fnmatchcase(state_machine_name, pattern)
+                   for pattern in self.verification_state_machine_names)
+
     def _log_delivery_role(self, stack: Stack, type_name: str) -> aws_iam.Role:
         """The role CloudFormation assumes to deliver the handlers' logs and metrics: the CloudFormation CLI's
         LogAndMetricsDeliveryRole (managed-upload-infrastructure.yaml) with its trust, actions and session length,
@@ -142,6 +161,26 @@ class ResourceTypeRegistration(Construct):
         _nag.acknowledge_wildcard(role, self.log_group.log_group_arn,
                                   "The log group ARN ends in :* to cover its own streams, which the handlers write.")
         return role
+
+    def _verification_permissions(self, stack: Stack, names: Sequence[str]) -> None:
+        """Start a resource's verification; follow it; stop it when its Create is rolled back."""
+        if not names:
+            return
+        # The Service Authorization Reference: StartExecution takes the stateMachine type, DescribeExecution and
+        # StopExecution the execution type (arn:...:execution:MACHINE:NAME).
+        machines = [stack.format_arn(service="states", resource="stateMachine", resource_name=name,
+                                     arn_format=ArnFormat.COLON_RESOURCE_NAME) for name in names]
+        executions = [stack.format_arn(service="states", resource="execution", resource_name=f"{name}:*",
+                                       arn_format=ArnFormat.COLON_RESOURCE_NAME) for name in names]
+        self.execution_role.add_to_policy(aws_iam.PolicyStatement(
+            sid="StartVerifications", actions=["states:StartExecution"], resources=machines))
+        self.execution_role.add_to_policy(aws_iam.PolicyStatement(
+            sid="FollowVerifications", actions=["states:DescribeExecution", "states:StopExecution"],
+            resources=executions))
+        for arn in (*machines, *executions):
+            _nag.acknowledge_wildcard(self.execution_role, arn,
+                                      "The verification state machines a resource may name (VerifyWith), and "
+                                      "their executions, which are named after the resource that starts them.")
 
     def _permissions(self, stack: Stack, type_name: str, access_role_arns: Sequence[str] | None,
                      preflight_buckets: Sequence[aws_s3.IBucket]) -> None:

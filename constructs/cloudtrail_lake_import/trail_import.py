@@ -106,10 +106,13 @@ class TrailImport(Construct):
         :param verify: prove the archive first: the deploy verifies the window's digest chain and log files with
             this ``ArchiveVerification`` (of the same bucket and prefix), and the import depends on it, so an
             archive that is not intact is never imported. Needs ``start_time`` and ``end_time``. A resumed import
-            (``retry_token``) is not verified again; a changed window is. Default: no verification.
+            (``retry_token``) is not verified again; a changed window is. With ``resource_type``, the type's
+            own Create runs the verification (``VerifyWith``) before it starts the import, within its 36-hour
+            wait. Default: no verification.
         :param verified_report: with ``verify``, the report of a verification run before the deploy for this
             source and window (``s3://REPORT_BUCKET/verifications/RUN/report.json``), accepted instead of running
-            one: for windows that take longer to verify than a deploy waits. Default: none.
+            one: for windows that take longer to verify than a deploy waits. Custom resource only: the registry
+            type waits for its own. Default: none.
         :param reconcile_strictly: with ``verify``, fail the deploy when the events imported differ from the
             events the verification proved in the window. AWS does not document how an import counts, so by
             default a difference is only reported (``events_difference``, ``files_difference``). Default: False.
@@ -160,16 +163,35 @@ class TrailImport(Construct):
         if retry_token:
             properties["RetryToken"] = retry_token
         self.verification: VerifiedWindow | None = None
-        """The deploy's verification of the window, when ``verify`` is given."""
+        """The deploy's verification of the window, when ``verify`` is given to an import of the custom resource.
+        A resource of the registry type verifies the window in its own Create (``VerifyWith``): see
+        ``verification_report_uri`` and the other counts of the import."""
+        self.verified = verify is not None
+        """Whether the import's window is proved before it is imported."""
         if verify is not None:
-            self.verification = _verification(self, verify, source_bucket, prefix, start_time, end_time,
-                                              verified_report, timeout)
-            if resource_type is None:
-                # The counts proved, for the import to set beside its own when it ends (custom resource only: the
-                # registry type's schema has no such properties yet).
+            _check_verification(self, verify, source_bucket, prefix, start_time, end_time)
+            if resource_type is not None:
+                if verified_report is not None:
+                    raise ValueError("verified_report: a resource of the registry type verifies the window in its "
+                                     "own Create, which waits up to 36 hours; accept a report with the custom "
+                                     "resource only")
+                name = Stack.of(self).resolve(verify.state_machine_name)
+                if not resource_type.may_verify_with(name):
+                    raise ValueError(f"verify: the type's execution role may start the state machines named "
+                                     f"{', '.join(resource_type.verification_state_machine_names) or '(none)'}, "
+                                     f"not {name}; give ResourceTypeRegistration verification_state_machine_names "
+                                     "that include it")
+                properties["VerifyWith"] = verify.state_machine.state_machine_arn
+            else:
+                assert start_time is not None
+                assert end_time is not None
+                self.verification = verify.verify_window(
+                    f"Window{Names.unique_id(self)}", start_time=start_time, end_time=end_time,
+                    accept_report=verified_report, timeout=timeout)
+                # The counts proved, for the import to set beside its own when it ends.
                 properties["VerifiedLogFiles"] = self.verification.log_files_verified
                 properties["VerifiedEvents"] = self.verification.events_in_window
-                properties["ReconcileStrictly"] = reconcile_strictly
+            properties["ReconcileStrictly"] = reconcile_strictly
         elif verified_report is not None or reconcile_strictly:
             raise ValueError(f"{'verified_report' if verified_report is not None else 'reconcile_strictly'}: give "
                              "verify too, the ArchiveVerification of this import's source")
@@ -241,9 +263,30 @@ class TrailImport(Construct):
         files dated just outside it (their events are not counted as the window's)."""
         return self._reconciled("FilesDifference")
 
+    @property
+    def events_verified(self) -> str:
+        """With ``verify``: the events the verification proved in the window."""
+        if self.verification is not None:
+            return self.verification.events_in_window
+        return self._reconciled("EventsVerified")
+
+    @property
+    def log_files_verified(self) -> str:
+        """With ``verify``: the log files the verification proved."""
+        if self.verification is not None:
+            return self.verification.log_files_verified
+        return self._reconciled("LogFilesVerified")
+
+    @property
+    def verification_report_uri(self) -> str:
+        """With ``verify``: the verification's whole report, ``s3://REPORT_BUCKET/verifications/RUN/report.json``."""
+        if self.verification is not None:
+            return self.verification.report_uri
+        return self._reconciled("VerificationReportUri")
+
     def _reconciled(self, name: str) -> str:
-        if self.verification is None or not isinstance(self.resource, CustomResource):
-            raise ValueError(f"{name} is an attribute of a verified import (verify=) of the custom resource only")
+        if not self.verified:
+            raise ValueError(f"{name} is an attribute of a verified import: give verify=")
         return self._attribute(name)
 
     @property
@@ -317,9 +360,8 @@ class _ImportOrder(Construct):
         return existing if isinstance(existing, _ImportOrder) else cls(stack, "CloudTrailLakeImportOrder")
 
 
-def _verification(trail_import: TrailImport, verify: ArchiveVerification, bucket: aws_s3.IBucket, prefix: str,
-                  start: datetime | None, end: datetime | None, report: str | None,
-                  timeout: Duration) -> VerifiedWindow:
+def _check_verification(trail_import: TrailImport, verify: ArchiveVerification, bucket: aws_s3.IBucket,
+                        prefix: str, start: datetime | None, end: datetime | None) -> None:
     stack = Stack.of(trail_import)
     ours = stack.resolve(f"s3://{bucket.bucket_name}" + (f"/{prefix}" if prefix else ""))
     theirs = stack.resolve(verify.source_uri)
@@ -328,5 +370,3 @@ def _verification(trail_import: TrailImport, verify: ArchiveVerification, bucket
                          f"source_bucket and source_prefix; give the import an ArchiveVerification of its own source")
     if start is None or end is None:
         raise ValueError("verify: give start_time and end_time too; a verification proves a window")
-    return verify.verify_window(f"Window{Names.unique_id(trail_import)}", start_time=start, end_time=end,
-                                accept_report=report, timeout=timeout)

@@ -39,9 +39,13 @@ class Record:
     """The import's id once CloudTrail gave one; until then the lifecycle's pending id."""
     properties: dict[str, Any] = field(default_factory=dict)
     """The properties the resource was last given."""
+    verified: dict[str, Any] | None = None
+    """What the resource's own verification proved before its import began (``VerifyWith``); None without one."""
 
     def to_json(self) -> str:
-        value = {"PhysicalId": self.physical_id, "Properties": self.properties}
+        value: dict[str, Any] = {"PhysicalId": self.physical_id, "Properties": self.properties}
+        if self.verified is not None:
+            value["Verified"] = self.verified
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -54,8 +58,9 @@ class Record:
         physical_id = value.get("PhysicalId") if isinstance(value, dict) else None
         if not isinstance(physical_id, str) or not physical_id:
             return None
-        properties = value.get("Properties")
-        return cls(physical_id, properties if isinstance(properties, dict) else {})
+        properties, verified = value.get("Properties"), value.get("Verified")
+        return cls(physical_id, properties if isinstance(properties, dict) else {},
+                   verified if isinstance(verified, dict) else None)
 
 
 class Ownership:

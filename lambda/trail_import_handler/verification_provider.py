@@ -45,7 +45,9 @@ def is_complete(event: dict[str, Any], context: object = None) -> dict[str, Any]
     physical_id = str(event.get("PhysicalResourceId", ""))
     if event.get("RequestType") == "Delete":
         return {"IsComplete": True}
-    outcome = verification_resource.check(_client("stepfunctions"), physical_id)
+    source = (event.get("ResourceProperties") or {}).get("Source")
+    outcome = verification_resource.check(_client("stepfunctions"), physical_id,
+                                          source=str(source) if source else None)
     if outcome.attributes is None:
         wait, until = _wait(), event.get("WaitUntil")
         if wait is not None and until and clock.now() >= datetime.fromisoformat(str(until)):

@@ -29,11 +29,21 @@ REASON_BYTES = 2500
 """Our part of the failure reason: what the Provider framework adds around it keeps the answer under 4 KB."""
 
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-_MACHINE = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
+STATE_MACHINE_ARN = r"^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}(?![\s\S])"
+"""A state machine's ARN, as the registry type's schema writes it for VerifyWith."""
+_STATE_MACHINE_ARN = re.compile(STATE_MACHINE_ARN)
 _SOURCE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 _REPORT = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>verifications/[A-Za-z0-9_-]{1,80}/"
                      r"report\.json)$")
 _FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+_START_HINTS = {
+    "StateMachineDoesNotExist": ": no such state machine in this account and region; give the state machine of "
+                                "an ArchiveVerification deployed here.",
+    "AccessDeniedException": ": the caller may not start it. The registry type's execution role may start the "
+                             "state machines that ResourceTypeRegistration's verification_state_machine_names names.",
+    "InvalidArn": ": give a state machine ARN such as "
+                  "arn:aws:states:us-east-1:111122223333:stateMachine:CloudTrailLakeVerification-Example.",
+}
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,7 @@ class VerificationProperties:
         """The properties; an error names the property that is wrong and the form expected."""
         if not isinstance(props, dict):
             raise ImportResourceError("ResourceProperties must be an object")
-        machine = _required(props, "StateMachineArn", _MACHINE, "a state machine ARN")
+        machine = _required(props, "StateMachineArn", _STATE_MACHINE_ARN, "a state machine ARN")
         source = _required(props, "Source", _SOURCE, "s3://BUCKET[/PREFIX], the archive the state machine verifies")
         start = _required(props, "StartTime", _TIME, "a UTC time such as 2024-01-01T00:00:00Z")
         end = _required(props, "EndTime", _TIME, "a UTC time such as 2024-01-01T00:00:00Z")
@@ -99,20 +109,46 @@ def begin(sfn: Any, s3: Any, request_type: str, props: Any, *, request_id: str, 
     if properties.accept_report:
         return Outcome(properties.accept_report, accepted(s3, properties))
     name = re.sub(r"[^A-Za-z0-9_-]", "-", f"cfn-{request_id}")[:80]
+    return Outcome(start(sfn, properties.state_machine_arn, name, properties.request))
+
+
+def start(sfn: Any, machine: str, name: str, request: dict[str, Any]) -> str:
+    """Start the execution ``name`` of ``machine`` with ``request``: its ARN. A request delivered again finds the
+    execution its first delivery started, running or ended, rather than starting a second one."""
     try:
-        answer = sfn.start_execution(stateMachineArn=properties.state_machine_arn, name=name,
-                                     input=json.dumps(properties.request))
+        return str(sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(request))["executionArn"])
     except ClientError as error:
-        raise ImportResourceError(f"StartExecution of {properties.state_machine_arn} failed with "
-                                  f"{_code(error)}: {_message(error)}") from None
-    return Outcome(str(answer["executionArn"]))
+        if _code(error) == "ExecutionAlreadyExists":
+            # Step Functions answers so for a name that ran with other input, or ran and ended: ours if its input
+            # is this request's.
+            arn = execution_arn(machine, name)
+            if _same_input(sfn, arn, request):
+                return arn
+        hint = _START_HINTS.get(_code(error), "")
+        raise ImportResourceError(f"StartExecution of {machine} failed with {_code(error)}: {_message(error)}"
+                                  f"{hint}") from None
 
 
-def check(sfn: Any, physical_id: str) -> Outcome:
-    """Whether the execution has ended; an archive that is not intact, or a run that failed, raises."""
+def is_state_machine_arn(value: object) -> bool:
+    """Whether ``value`` is a state machine's ARN."""
+    return isinstance(value, str) and bool(_STATE_MACHINE_ARN.match(value))
+
+
+def execution_arn(machine: str, name: str) -> str:
+    """The ARN of the execution ``name`` of the state machine ``machine``."""
+    return f"{machine.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def check(sfn: Any, physical_id: str, *, source: str | None = None) -> Outcome:
+    """Whether the execution has ended; an archive that is not intact, a run that failed, or a run of another
+    source than ``source`` (``s3://BUCKET[/PREFIX]``) raises."""
     if not physical_id.startswith("arn:"):
         return Outcome(physical_id, {})  # an accepted report: complete when begun
-    answer = sfn.describe_execution(executionArn=physical_id)
+    try:
+        answer = sfn.describe_execution(executionArn=physical_id)
+    except ClientError as error:
+        raise ImportResourceError(f"DescribeExecution of {physical_id} failed with {_code(error)}: "
+                                  f"{_message(error)}") from None
     status = str(answer["status"])
     if status not in _FINISHED:
         return Outcome(physical_id)
@@ -120,7 +156,18 @@ def check(sfn: Any, physical_id: str) -> Outcome:
         raise ImportResourceError(f"The verification {physical_id} ended {status}: {_failure(answer)}",
                                   summary=f"The verification ended {status}: {_failure(answer)}")
     summary = json.loads(answer.get("output") or "{}")
+    verified = str(summary.get("source") or "").rstrip("/")
+    if source is not None and verified != source.rstrip("/"):
+        raise ImportResourceError(
+            f"The verification {physical_id} proved {verified or 'an unnamed source'}, not {source.rstrip('/')}: "
+            "its state machine is another ArchiveVerification's. Give the state machine of an ArchiveVerification "
+            "of this source.")
     return Outcome(physical_id, _attributes(summary, physical_id))
+
+
+def stop(sfn: Any, physical_id: str) -> None:
+    """Stop the execution ``physical_id`` if it still runs."""
+    _stop(sfn, physical_id, None)
 
 
 def accepted(s3: Any, properties: VerificationProperties) -> dict[str, str]:
@@ -197,6 +244,17 @@ def _stop(sfn: Any, physical_id: str, wait: timedelta | None) -> None:
         return  # handed to the user by the timeout's message: its report may still be accepted
     sfn.stop_execution(executionArn=physical_id, error="StackDeleted",
                        cause="The resource that started this verification was deleted.")
+
+
+def _same_input(sfn: Any, arn: str, request: dict[str, Any]) -> bool:
+    try:
+        answer = sfn.describe_execution(executionArn=arn)
+    except ClientError:
+        return False
+    try:
+        return bool(json.loads(answer.get("input") or "null") == request)
+    except ValueError:
+        return False
 
 
 def _failure(answer: dict[str, Any]) -> str:
