@@ -64,6 +64,17 @@ def _get_atts(node: object) -> list[tuple[str, str]]:
     return found
 
 
+def _dependencies(schema: dict[str, Any]) -> dict[str, list[str]]:
+    """The schema's property dependencies, at its top or in its ``allOf`` (where the registry's meta-schema
+    lets a type write them)."""
+    found: dict[str, list[str]] = {}
+    for part in [schema, *schema.get("allOf", [])]:
+        for name, needed in (part.get("dependencies") or {}).items():
+            if isinstance(needed, list):
+                found.setdefault(name, []).extend(needed)
+    return found
+
+
 def schema_errors(template_path: str, schema: dict[str, Any] | None = None) -> list[str]:
     """What the type's schema refuses in the template: a property of a resource of the type, or an attribute."""
     import jsonschema
@@ -95,6 +106,11 @@ def schema_errors(template_path: str, schema: dict[str, Any] | None = None) -> l
         where = f"{template_path}: Resources/{name}/Properties"
         errors += [f"{where}: required property {p} is missing" for p in schema.get("required", [])
                    if p not in properties]
+        # The schema's dependencies, judged on the names given: a value from Ref or Fn::* counts as given.
+        for depending, needed in _dependencies(schema).items():
+            missing = [n for n in needed if n not in properties]
+            if depending in properties and missing:
+                errors.append(f"{where}: {depending} needs {' and '.join(missing)} too")
         # A value CloudFormation computes at deploy time (Ref, Fn::*) is judged then, not here.
         literal = {k: v for k, v in properties.items() if not _intrinsic(v)}
         for error in sorted(validator.iter_errors(literal), key=lambda e: list(e.path)):

@@ -115,6 +115,40 @@ def test_the_registry_types_schema_judges_its_resources_properties_and_attribute
     ]
 
 
+def test_the_registry_types_dependencies_are_judged_on_the_names_given(tmp_path: Path) -> None:
+    template = tmp_path / "verified.yaml"
+    template.write_text(textwrap.dedent("""\
+        Parameters:
+          End:
+            Type: String
+        Resources:
+          Verified:
+            Type: TrailLogs::CloudTrailLake::Import
+            Properties:
+              EventDataStoreArn: arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/EXAMPLE
+              S3LocationUri: s3://my-trail-logs/org-trail
+              S3BucketRegion: us-east-1
+              S3BucketAccessRoleArn: arn:aws:iam::111122223333:role/cloudtrail-lake-import/Access
+              StartEventTime: "2024-01-01T00:00:00Z"
+              VerifyWith: arn:aws:states:us-east-1:111122223333:stateMachine:CloudTrailLakeVerification-Org
+          Strict:
+            Type: TrailLogs::CloudTrailLake::Import
+            Properties:
+              EventDataStoreArn: arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/EXAMPLE
+              S3LocationUri: s3://my-trail-logs/org-trail
+              S3BucketRegion: us-east-1
+              S3BucketAccessRoleArn: arn:aws:iam::111122223333:role/cloudtrail-lake-import/Access
+              StartEventTime: "2024-01-01T00:00:00Z"
+              EndEventTime: !Ref End
+              ReconcileStrictly: true
+    """))
+    where = f"{template}: Resources"
+    assert schema_errors(str(template)) == [
+        f"{where}/Verified/Properties: VerifyWith needs EndEventTime too",
+        f"{where}/Strict/Properties: ReconcileStrictly needs VerifyWith too",
+    ]
+
+
 def test_the_import_custom_resources_property_names_are_judged_by_the_handlers_own_list(cloud_assembly: Path,
                                                                                      tmp_path: Path) -> None:
     # cfn-lint checks nothing of a custom resource's properties: a misspelt one would fail only at deploy.
