@@ -35,6 +35,8 @@ class HandlerRoles:
     monitor_role: str
     monitor_table: str
     registry_role: str
+    monitor_reports: str
+    """The report bucket of the ArchiveVerification of ``trail-logs`` whose windows the monitor reads."""
 
     def world(self) -> IamWorld:
         """A fresh IAM model of the account with this template deployed."""
@@ -67,6 +69,7 @@ def _synthesize() -> HandlerRoles:
     from aws_cdk.assertions import Template
 
     from cloudtrail_lake_import import (
+        ArchiveVerification,
         ImportAccessRole,
         ImportMonitor,
         ResourceTypeRegistration,
@@ -84,6 +87,9 @@ def _synthesize() -> HandlerRoles:
                     access_role=access.role)
     standalone = StandaloneImportProvider(stack, "Standalone")
     monitor = ImportMonitor.of(stack)
+    verification = ArchiveVerification(stack, "Verification", source_bucket=aws_s3.Bucket.from_bucket_name(
+        stack, "trail-logs-verified", "trail-logs"), source_prefix="org-trail")
+    monitor.read_verifications(verification)
     # The resource type, allowed to pass the scenarios' access roles and to read their buckets in the preflight.
     ResourceTypeRegistration(stack, "ImportType", access_role_arns=[ROLE_ARN, OTHER_ROLE_ARN],
                              preflight_buckets=[aws_s3.Bucket.from_bucket_name(stack, f"{b}-preflight", b)
@@ -104,6 +110,7 @@ def _synthesize() -> HandlerRoles:
         monitor_role=role_of("MonitorRole"),
         monitor_table=str(deployment.resolve(stack.resolve(monitor.table.table_name))),
         registry_role=role_of("ImportTypeExecutionRole"),
+        monitor_reports=str(deployment.resolve(stack.resolve(verification.report_bucket.bucket_name))),
     )
 
 

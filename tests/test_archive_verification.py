@@ -4,6 +4,7 @@ moto's S3: each Lambda task answered by the handler module in-process, as the ro
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -102,6 +103,14 @@ def test_a_clean_archive_is_intact_and_counted_as_from_one_machine(engine: Engin
     # Two slices of two days: one plan, four pieces, two roll-ups, one summary.
     steps = [payload["step"] for _, payload in engine.invocations]
     assert sorted(steps) == ["plan", "roll-up", "roll-up", "summarize", "verify", "verify", "verify", "verify"]
+    # The whole window's counts, kept where ImportMonitor looks for an import of the same source and window.
+    window = "s3://trail-logs|2024-03-01T00:00:00Z|2024-03-03T00:00:00Z"
+    bucket = summary["reportUri"].removeprefix("s3://").split("/", 1)[0]
+    kept = json.loads(boto3.client("s3", region_name=REGION).get_object(
+        Bucket=bucket, Key=f"verifications/windows/{hashlib.sha256(window.encode()).hexdigest()}.json")["Body"].read())
+    assert {k: kept[k] for k in ("source", "intact", "logFilesVerified", "eventsInWindow", "reportUri")} == {
+        "source": "s3://trail-logs", "intact": True, "logFilesVerified": 2 * 49, "eventsInWindow": 2 * 48 * 3,
+        "reportUri": summary["reportUri"]}
 
 
 def _verifier_role(engine: Engine) -> str:
@@ -159,6 +168,15 @@ def test_an_organization_archive_is_verified_account_by_account_and_region_by_re
     steps = [payload["step"] for _, payload in engine.invocations]
     assert (steps.count("verify"), steps.count("roll-up")) == (12, 6)
     assert summary["digestsVerified"] == 3 * 2 * 49
+
+
+def test_a_run_of_some_regions_only_keeps_no_counts_for_the_whole_window(engine: Engine) -> None:
+    archive = _archive(engine)
+    archive.write([ACCOUNT], [REGION, "eu-west-1"], START - timedelta(hours=3), 48 + 6)
+    summary = _summary(engine.run(engine.state_machine(), {**WINDOW, "regions": [REGION]}))
+    bucket = summary["reportUri"].removeprefix("s3://").split("/", 1)[0]
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=bucket, Prefix="verifications/windows/")
+    assert listed.get("KeyCount") == 0
 
 
 def _refusal(answer: dict[str, Any]) -> str:

@@ -223,3 +223,24 @@ def test_a_kms_encrypted_report_bucket_is_usable_by_the_verifier_and_the_state_m
             "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": {"Fn::GetAtt": [Match.string_like_regexp("^ReportsKey"), "Arn"]}})])}})
+
+
+def test_the_monitor_of_a_verified_import_may_read_only_the_counts_kept_per_window() -> None:
+    from cloudtrail_lake_import import ImportMonitor
+
+    stack, logs = _stack()
+    verification = ArchiveVerification(stack, "Verification", source_bucket=logs)
+    monitor = ImportMonitor(stack, "Monitor")
+    for n in (1, 2):  # two imports of one archive: its bucket named and granted once
+        TrailImport(stack, f"Import{n}", event_data_store=STORE, source_bucket=logs, start_time=JAN, end_time=FEB,
+                    verify=verification, monitor=monitor, wait_for_completion=False)
+    template = Template.from_stack(stack)
+    reports = stack.resolve(verification.report_bucket.bucket_name)
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "trail_import_handler.monitor.handler",
+        "Environment": {"Variables": Match.object_like({"IMPORT_MONITOR_REPORT_BUCKETS": reports})}})
+    statements = [s for k, policy in template.find_resources("AWS::IAM::Policy").items() if k.startswith("MonitorRole")
+                  for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    reads = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert len(reads) == 1
+    assert json.dumps(reads[0]["Resource"]).endswith('"/verifications/windows/*"]]}')

@@ -7,6 +7,7 @@ would; its metrics are the embedded-metric-format records it prints.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -531,3 +532,53 @@ def test_changes_of_many_imports_are_published_ten_to_a_request(
 def test_transitions_follow_the_import_lifecycle(previous: str | None, current: str, new_run: bool,
                                                  path: list[str]) -> None:
     assert monitor.transitions(previous, current, new_run=new_run) == path
+
+
+# The key ArchiveVerification keeps a whole window's counts under, as its docs give it: the SHA-256 of
+# "SOURCE|START|END", times in whole seconds UTC.
+_WINDOW = "s3://trail-logs/org-trail|2024-01-01T00:00:00Z|2024-07-01T00:00:00Z"
+_KEPT = f"verifications/windows/{hashlib.sha256(_WINDOW.encode()).hexdigest()}.json"
+
+
+def test_an_ended_imports_event_sets_the_verification_of_its_window_beside_its_counts(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    handler_roles: HandlerRoles, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    reports = handler_roles.monitor_reports
+    s3 = admin_client("s3")
+    for bucket in (reports, "elsewhere"):
+        s3.create_bucket(Bucket=bucket)
+    report = f"s3://{reports}/verifications/run-1/report.json"
+    s3.put_object(Bucket=reports, Key=_KEPT, Body=json.dumps({
+        "source": "s3://trail-logs/org-trail", "intact": True, "digestsVerified": 181, "logFilesVerified": 239,
+        "eventsInWindow": 48_010, "problems": 0, "reportUri": report}).encode())
+    # A bucket the monitor may not read comes first: it is passed over, with a warning, and the next one read.
+    s3.put_object(Bucket="elsewhere", Key=_KEPT, Body=b"{}")
+    monkeypatch.setenv(monitor.REPORTS_ENV, f"elsewhere,{reports}")
+    watcher.check(capsys)
+    import_id = start_as_handler(props, files=240, events=48_000)
+    running = watcher.check(capsys)
+    assert running
+    assert all("verified" not in e for e in running), "only an ended import is reconciled"
+    watcher.sim.finish_all()
+    (ended,) = [e for e in watcher.check(capsys) if e["status"] == "COMPLETED"]
+    assert ended["verified"] == {"logFilesVerified": 239, "eventsVerified": 48_010, "intact": True,
+                                 "reportUri": report, "filesDifference": 1, "eventsDifference": -10}
+    assert ended["message"].endswith("The verification of its window proved 239 log files and 48,010 events "
+                                     "(differences: files +1, events -10).")
+    assert import_id in ended["message"]
+    assert any("cannot read the verification" in r.getMessage() and "elsewhere" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_an_import_of_a_window_nobody_verified_ends_without_verified_counts(
+    watcher: Monitor, start_as_handler: Any, props: dict[str, str], capsys: pytest.CaptureFixture[str],
+    handler_roles: HandlerRoles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin_client("s3").create_bucket(Bucket=handler_roles.monitor_reports)
+    monkeypatch.setenv(monitor.REPORTS_ENV, handler_roles.monitor_reports)
+    watcher.check(capsys)
+    start_as_handler({**props, "EndEventTime": "2024-06-01T00:00:00Z"})
+    watcher.sim.finish_all()
+    (ended,) = [e for e in watcher.check(capsys) if e["status"] == "COMPLETED"]
+    assert "verified" not in ended

@@ -23,7 +23,9 @@ OWN_WILDCARDS = {
     "Verification/StateMachine": ["AwsSolutions-IAM5[Resource::"],
     "Verification/Provider55m/HandlerRole": ["AwsSolutions-IAM5[Resource::"],
     "HandlerRole": ["AwsSolutions-IAM5[Resource::*]"],
-    "CloudTrailLakeImportMonitor/Role": ["AwsSolutions-IAM5[Resource::*]"],
+    "CloudTrailLakeImportMonitor/Role": ["AwsSolutions-IAM5[Resource::*]",
+                                         "AwsSolutions-IAM5[Resource::<VerificationReports205F6937.Arn>/verifications/"
+                                         "windows/*]"],
     "ImportAccess": ["AwsSolutions-IAM5[Resource::"],
     "CloudTrailLakeImportServiceToken/Provider/Role": ["AwsSolutions-IAM5[Resource::"],
     "ImportType/ExecutionRole": ["AwsSolutions-IAM5[Resource::"],

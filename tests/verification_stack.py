@@ -5,12 +5,12 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_kms, aws_s3
 
-from cloudtrail_lake_import import ArchiveVerification
+from cloudtrail_lake_import import ArchiveVerification, ImportMonitor
 
 
 def build(app: cdk.App) -> None:
     """One stack with its source bucket, SSE-KMS encrypted, and the report bucket made; one whose source and
-    report buckets are imported; one whose report bucket, given, is SSE-KMS encrypted."""
+    report buckets are imported; one whose report bucket, given, is SSE-KMS encrypted, read by an ImportMonitor."""
     owned = cdk.Stack(app, "VerifiedOwned", env=cdk.Environment(account="111122223333", region="eu-west-1"))
     key = aws_kms.Key(owned, "LogsKey", enable_key_rotation=True)
     bucket = aws_s3.Bucket(owned, "Logs", encryption_key=key, enforce_ssl=True, server_access_logs_prefix="access/",
@@ -26,6 +26,8 @@ def build(app: cdk.App) -> None:
     reports_key = aws_kms.Key(encrypted, "ReportsKey", enable_key_rotation=True)
     reports = aws_s3.Bucket(encrypted, "Reports", encryption_key=reports_key, enforce_ssl=True,
                             server_access_logs_prefix="access/", block_public_access=aws_s3.BlockPublicAccess.BLOCK_ALL)
-    ArchiveVerification(encrypted, "Verification",
-                        source_bucket=aws_s3.Bucket.from_bucket_name(encrypted, "Logs", "org-trail-logs"),
-                        report_bucket=reports)
+    verification = ArchiveVerification(encrypted, "Verification",
+                                       source_bucket=aws_s3.Bucket.from_bucket_name(encrypted, "Logs",
+                                                                                    "org-trail-logs"),
+                                       report_bucket=reports)
+    ImportMonitor(encrypted, "Monitor").read_verifications(verification)

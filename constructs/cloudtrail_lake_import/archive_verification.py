@@ -65,7 +65,9 @@ class ArchiveVerification(Construct):
        throttling and transient errors are tried again. Each piece's report goes to the report bucket, and then
        each slice's pieces are rolled up into one report, by a second Distributed Map.
     3. **Summarize**: the function adds the slices' reports up into ``verifications/RUN/report.json`` and returns
-       the counts and the first problems, each a key and a sentence, in under 2 KB.
+       the counts and the first problems, each a key and a sentence, in under 2 KB. A run of every account and
+       region also keeps its counts under ``verifications/windows/``, one object per source and window, where an
+       ImportMonitor finds them when an import of that window ends.
 
     Start an execution with ``{"start": "2024-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"}``, and optionally
     ``"accounts"`` and ``"regions"``; the window is [start, end).

@@ -15,18 +15,21 @@ from aws_cdk import (
     aws_events_targets,
     aws_iam,
     aws_logs,
+    aws_s3,
     aws_sns,
 )
 from constructs import Construct
 
-from trail_import_handler.monitor import DETAIL_TYPE, FAILURES_ENV, NAMESPACE, SOURCE, TABLE_ENV
+from trail_import_handler.monitor import DETAIL_TYPE, FAILURES_ENV, NAMESPACE, REPORTS_ENV, SOURCE, TABLE_ENV
+from trail_import_handler.reconciliation import WINDOWS
 
 from ._asset import handler_code
 from ._function import handler_function
-from ._nag import acknowledge
+from ._nag import acknowledge, acknowledge_wildcard
 from ._prop_types import DURATION, WHOLE, check
 
 if TYPE_CHECKING:
+    from .archive_verification import ArchiveVerification
     from .trail_import import TrailImport
 
 STATUSES = ("INITIALIZING", "IN_PROGRESS", "COMPLETED", "FAILED", "STOPPED")
@@ -97,6 +100,8 @@ class ImportMonitor(Construct):
         self.dashboard = aws_cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
         """Progress of every import (events, files, prefixes, failed entries) and their status changes."""
         self.dashboard.add_widgets(*_progress_widgets(), _status_widget(self.function.log_group))
+        self._role = role
+        self._report_buckets: list[aws_s3.IBucket] = []
         acknowledge(role, "AwsSolutions-IAM5[Resource::*]",
                     "ListImports, GetImport and ListImportFailures have no resource type in the Service "
                     "Authorization Reference: '*' is the only resource AWS matches for them (read-only).")
@@ -125,7 +130,10 @@ class ImportMonitor(Construct):
             topic, message=aws_events.RuleTargetInput.from_event_path("$.detail.message")))
 
     def watch(self, trail_import: TrailImport) -> None:
-        """A dashboard row for one import: its events and files as they grow."""
+        """A dashboard row for one import: its events and files as they grow. For an import with ``verify``,
+        its ended event also sets the verification's counts beside the import's (``detail.verified``)."""
+        if trail_import.archive_verification is not None:
+            self.read_verifications(trail_import.archive_verification)
         metrics = [aws_cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, statistic="Maximum",
                                          period=Duration.minutes(5),
                                          dimensions_map={"Destination": trail_import.destination_arn,
@@ -133,6 +141,25 @@ class ImportMonitor(Construct):
                    for name in ("EventsCompleted", "FilesCompleted")]
         self.dashboard.add_widgets(aws_cloudwatch.GraphWidget(
             title=f"Import {trail_import.node.path}", left=[metrics[0]], right=[metrics[1]], width=24))
+
+
+    def read_verifications(self, verification: ArchiveVerification) -> None:
+        """Set the counts of ``verification``'s windows beside those of the imports of the same source and window
+        when they end (``detail.verified`` of the COMPLETED, FAILED or STOPPED event): for imports that are not
+        ``TrailImport(verify=...)``, such as a template's of the registry type. The check may read, in the
+        verification's report bucket, only the object it keeps per whole window."""
+        bucket = verification.report_bucket
+        if any(b is bucket for b in self._report_buckets):
+            return
+        self._report_buckets.append(bucket)
+        # Set again with each bucket: the last value holds them all.
+        self.function.add_environment(REPORTS_ENV, ",".join(b.bucket_name for b in self._report_buckets))
+        kept = bucket.arn_for_objects(f"{WINDOWS}*")
+        self._role.add_to_policy(aws_iam.PolicyStatement(actions=["s3:GetObject"], resources=[kept]))
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant(self._role, "kms:Decrypt")
+        acknowledge_wildcard(self._role, kept, "The counts ArchiveVerification keeps of each whole window it "
+                             "verified, one object per source and window, read when an import of it ends.")
 
 
 def _progress_widgets() -> list[aws_cloudwatch.IWidget]:

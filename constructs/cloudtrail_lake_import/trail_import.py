@@ -168,6 +168,8 @@ class TrailImport(Construct):
         ``verification_report_uri`` and the other counts of the import."""
         self.verified = verify is not None
         """Whether the import's window is proved before it is imported."""
+        self.archive_verification = verify
+        """The ``ArchiveVerification`` that proves the window, when ``verify`` is given."""
         if verify is not None:
             _check_verification(self, verify, source_bucket, prefix, start_time, end_time)
             if resource_type is not None:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import clients
+from . import clients, reconciliation
 from .errors import shorten
 from .trail_logs import Lister
 from .verification import Archive, PublicKeys, Report, verify
@@ -223,6 +223,13 @@ def summarize(place: Place, event: dict[str, Any]) -> dict[str, Any]:
     _put(s3, place.reports, key, {"run": run, "request": request.as_dict(), "report": report.as_dict(),
                                   "record": report.record()})
     digests, logs = report.total("digests"), report.total("log_files")
+    counts = {"intact": report.intact, "source": place.uri, "digestsVerified": digests.valid,
+              "logFilesVerified": logs.valid, "eventsInWindow": report.events_in_window,
+              "problems": len(report.problems), "reportUri": f"s3://{place.reports}/{key}"}
+    window = reconciliation.window_key(place.uri, request.start, request.end)
+    if window is not None and not request.accounts and not request.regions:
+        # The whole window's counts, where ImportMonitor finds them by the import's source and window.
+        _put(s3, place.reports, window, {**counts, "window": request.as_dict(), "run": run})
     return {"intact": report.intact, "source": place.uri, "window": request.as_dict(),
             "digestsVerified": digests.valid, "logFilesVerified": logs.valid,
             "eventsInWindow": report.events_in_window, "problems": len(report.problems),

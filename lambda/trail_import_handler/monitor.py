@@ -47,7 +47,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from . import clock, cloudtrail
+from . import clock, cloudtrail, reconciliation
 from .cloudtrail import CloudTrailClient, ImportState
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ DETAIL_TYPE = "CloudTrail Lake Import Status Change"
 NAMESPACE = "CloudTrailLakeImport"
 TABLE_ENV = "IMPORT_MONITOR_TABLE"
 FAILURES_ENV = "IMPORT_MONITOR_FIRST_FAILURES"
+REPORTS_ENV = "IMPORT_MONITOR_REPORT_BUCKETS"
+"""The report buckets of the ArchiveVerifications of the imports watched, comma-separated."""
 ENDED = ("COMPLETED", "FAILED", "STOPPED")
 # EventBridge takes entries up to 256 KB; a detail of at most 8 KB leaves room for any envelope.
 MAX_DETAIL_BYTES = 8 * 1024
@@ -96,19 +98,22 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, int]:
     # A check holds its leases for as long as it can run: past that, Lambda has stopped it.
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     lease = timedelta(milliseconds=remaining()) if callable(remaining) else DEFAULT_LEASE
+    buckets = [b for b in os.environ.get(REPORTS_ENV, "").split(",") if b]
     result = check(cloudtrail.client(), StateTable(os.environ[TABLE_ENV]), boto3.client("events"),
-                   first_failures=int(os.environ.get(FAILURES_ENV, "5")), lease=lease)
+                   first_failures=int(os.environ.get(FAILURES_ENV, "5")), lease=lease,
+                   verified=Verifications(boto3.client("s3"), buckets) if buckets else None)
     logger.info("checked", extra={"listed": result.listed, "described": result.described,
                                   "published": len(result.published)})
     return {"listed": result.listed, "described": result.described, "published": len(result.published)}
 
 
 def check(ct: CloudTrailClient, state: StateTable, events: Any, *, first_failures: int, lease: timedelta,
-          metrics: Callable[[str], None] = print) -> CheckResult:
+          metrics: Callable[[str], None] = print, verified: Verifications | None = None) -> CheckResult:
     """One check: record and publish every status change since the last one, and the running imports' progress.
 
     ``first_failures`` is how many failures a FAILED import's event carries; ``lease`` how long the check may hold
-    the events it publishes (no longer than it can run)."""
+    the events it publishes (no longer than it can run); ``verified`` where the verifications of the imports'
+    windows are, whose counts an ended import's event sets beside its own."""
     result = CheckResult()
     seen, since = state.load()
     now = clock.now()
@@ -135,12 +140,14 @@ def check(ct: CloudTrailClient, state: StateTable, events: Any, *, first_failure
             continue
         failures = cloudtrail.first_failures(ct, current.import_id, first_failures) \
             if path and path[-1] == "FAILED" else []
+        proved = verified.of(current) if verified is not None and path and path[-1] in ENDED else None
         seq = previous.seq if previous else 0
         details = []
         before = previous.status if previous else None
         for n, status_now in enumerate(path, start=1):
             details.append(detail(current, before, status_now, seq + n, inferred=n < len(path),
-                                  failures=failures if n == len(path) else []))
+                                  failures=failures if n == len(path) else [],
+                                  verified=proved if n == len(path) else None))
             before = status_now
         pending = (previous.pending if previous else []) + [json.dumps(d) for d in details]
         record = Seen(current.status, _iso(current.updated), seq + len(path), pending,
@@ -169,8 +176,9 @@ def transitions(previous: str | None, current: str, *, new_run: bool = False) ->
 
 
 def detail(state: ImportState, previous: str | None, status: str, seq: int, *, inferred: bool,
-           failures: list[cloudtrail.ImportFailure]) -> dict[str, Any]:
-    """The event's detail, with its person's sentence, kept under MAX_DETAIL_BYTES."""
+           failures: list[cloudtrail.ImportFailure], verified: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The event's detail, with its person's sentence, kept under MAX_DETAIL_BYTES; with ``verified``, the
+    verification of the window beside the import's counts."""
     stats = state.statistics
     window = {"start": _iso(state.window.start) or None, "end": _iso(state.window.end) or None}
     body: dict[str, Any] = {
@@ -180,10 +188,43 @@ def detail(state: ImportState, previous: str | None, status: str, seq: int, *, i
         "firstFailures": [{"location": f.location, "errorType": f.error_type, "message": f.message[:500]}
                           for f in failures],
     }
+    if verified is not None:
+        body["verified"] = verified
     body["message"] = _sentence(state, status, inferred, failures)
+    if verified is not None:
+        body["message"] += (f" The verification of its window proved {verified['logFilesVerified']:,} log files and "
+                            f"{verified['eventsVerified']:,} events (differences: files "
+                            f"{verified['filesDifference']:+,}, events {verified['eventsDifference']:+,}).")
     while len(json.dumps(body).encode()) > MAX_DETAIL_BYTES and body["firstFailures"]:
         body["firstFailures"].pop()
     return body
+
+
+class Verifications:
+    """The counts that ArchiveVerifications kept of whole windows, in their report buckets, by source and window."""
+
+    def __init__(self, s3: Any, buckets: list[str]) -> None:
+        self._s3, self._buckets = s3, buckets
+
+    def of(self, state: ImportState) -> dict[str, Any] | None:
+        """The last verification of the import's source and window beside the import's counts, or None when
+        none is found (or none may be read: a warning says so, and the event goes out without it)."""
+        key = reconciliation.window_key(state.source_uri, state.window.start, state.window.end)
+        if key is None:
+            return None
+        for bucket in self._buckets:
+            try:
+                kept = json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                    logger.warning("cannot read the verification %s of import %s in %s: %s", key, state.import_id,
+                                   bucket, error)
+                continue
+            except ValueError:
+                continue
+            if isinstance(kept, dict) and kept.get("source") == state.source_uri.rstrip("/"):
+                return reconciliation.beside(state, kept)
+        return None
 
 
 def _sentence(state: ImportState, status: str, inferred: bool, failures: list[cloudtrail.ImportFailure]) -> str:

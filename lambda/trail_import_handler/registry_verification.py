@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from . import verification_resource
 from .errors import ImportResourceError
 from .properties import parse_properties
+from .reconciliation import whole_second
 
 VERIFY_WITH = "VerifyWith"
 STRICT = "ReconcileStrictly"
@@ -77,18 +78,10 @@ def requested(properties: Mapping[str, Any]) -> Requested | None:
     if missing:
         raise ImportResourceError(f"{VERIFY_WITH}: give {' and '.join(missing)} too: a verification proves a "
                                   "window, from StartEventTime up to EndEventTime.")
-    times = {name: _second(value) for name, value in window.items() if value is not None}
+    times = {name: whole_second(value) for name, value in window.items() if value is not None}
     assert isinstance(machine, str)
     return Requested(machine, parsed.source.uri.rstrip("/"),
                      {"start": times["StartEventTime"], "end": times["EndEventTime"], "accounts": [], "regions": []})
-
-
-def _second(value: datetime) -> str:
-    """The time in whole seconds, as the verification takes it: a fraction rounds up, since an event's time is
-    whole seconds, and an event at or after 00:00:00.5 is one at or after 00:00:01 (at or before, likewise)."""
-    if value.microsecond:
-        value = value.replace(microsecond=0) + timedelta(seconds=1)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def import_properties(properties: Mapping[str, Any], verified: Verified | None) -> dict[str, Any]:
