@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,6 +95,22 @@ def aws(sim: CloudTrailImportSimulator, caller: str) -> Iterator[CloudTrailImpor
     # mock_aws resets boto3's default session: wire the simulator in again inside it.
     with mock_aws(config=MOTO_CONFIG), default_session(sim, caller):
         yield sim
+
+
+@pytest.fixture
+def away_from_utc() -> Iterator[str]:
+    """The process's local time zone set far from UTC for the test (``TZ``), and put back after it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"
+    time.tzset()
+    try:
+        yield os.environ["TZ"]
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -3,10 +3,14 @@ resource asks for it."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from cloudtrail_lake_import.testing import CloudTrailImportSimulator, ImportPlan
 from tests.driver import ProviderDriver
+from trail_import_handler import reconciliation
 
 
 def _verified(props: dict[str, str], files: int, events: int, **more: str) -> dict[str, str]:
@@ -72,3 +76,23 @@ def test_bad_verified_counts_are_refused_before_any_import(
     assert outcome.reason == message
     assert sim.imports == {}
 
+
+
+@pytest.mark.parametrize(("start", "end", "kept_as"), [
+    (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 7, 1, tzinfo=UTC),
+     "s3://trail-logs/org-trail|2024-01-01T00:00:00Z|2024-07-01T00:00:00Z"),
+    # An event's time is whole seconds: a window from 00:00:00.5 holds the events from 00:00:01 on.
+    (datetime(2024, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC), datetime(2024, 7, 1, 1, 59, 59, 1, tzinfo=timezone(
+        timedelta(hours=2))), "s3://trail-logs/org-trail|2024-01-01T00:00:01Z|2024-07-01T00:00:00Z"),
+])
+def test_an_imports_window_finds_the_verification_kept_for_the_same_events(
+        start: datetime, end: datetime, kept_as: str, away_from_utc: str) -> None:
+    # Whatever the machine's own time zone (away_from_utc).
+    expected = f"verifications/windows/{hashlib.sha256(kept_as.encode()).hexdigest()}.json"
+    assert reconciliation.window_key("s3://trail-logs/org-trail/", start, end) == expected
+    # A prefix is kept as it is but for the trailing slash: "X" is a letter of it.
+    other = kept_as.replace("org-trail", "ORG-X")
+    assert reconciliation.window_key("s3://trail-logs/ORG-X/", start, end) == \
+        f"verifications/windows/{hashlib.sha256(other.encode()).hexdigest()}.json"
+    assert reconciliation.window_key("s3://trail-logs/org-trail", start, None) is None
+    assert reconciliation.window_key("s3://trail-logs/org-trail", None, end) is None

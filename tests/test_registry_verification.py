@@ -1,73 +1,56 @@
 """The registry type's own verification (``VerifyWith``), played as CloudFormation plays the type's handlers: the
-ArchiveVerification state machine of the synthesized stack runs on moto's interpreter, its function answered
-in-process, and every handler call is made as the execution role ResourceTypeRegistration synthesizes.
+ArchiveVerification state machine of the handler roles' stack runs on moto's interpreter, its function answered
+in-process, and every handler call is made as the execution role ResourceTypeRegistration synthesizes there.
+Nothing here synthesizes: the handler roles' synthesis is shared (and cached for mutation runs).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from aws_cdk.assertions import Template
 from cloudformation_cli_python_lib import resource as support_resource
 from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
 
 from cloudtrail_lake_import import _type_package as type_package
 from cloudtrail_lake_import.testing import (
     Connection,
-    Deployment,
     IamEnforcement,
     ImportPlan,
     SignedArchive,
     failures,
 )
+from tests.driver import ROLE_ARN
 from tests.engine import Engine, running
+from tests.handler_roles import HandlerRoles
 from tests.registry_driver import Answer, RegistryDriver
 
-# moto's own account: the state machine's ARN, which the template names, is the one moto gives it.
-ACCOUNT, REGION, BUCKET = "123456789012", "us-east-1", "trail-logs"
+# The handler roles' account: moto gives the state machine its ARN in it (MOTO_ACCOUNT_ID), as the execution role's
+# policy names it.
+ACCOUNT, REGION, BUCKET = "111122223333", "us-east-1", "trail-logs"
 STORE = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:eventdatastore/archive"
-TYPE = "TrailLogs::CloudTrailLake::Import"
 START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def templates() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The type's stack and a stack with a verified import of the type."""
-    import aws_cdk as cdk
-    from aws_cdk import aws_s3
-
-    from cloudtrail_lake_import import ArchiveVerification, ResourceTypeRegistration, TrailImport
-
-    app = cdk.App()
-    env = cdk.Environment(account=ACCOUNT, region=REGION)
-    type_stack = cdk.Stack(app, "ImportType", env=env)
-    registration = ResourceTypeRegistration(type_stack, "Type", preflight_buckets=[
-        aws_s3.Bucket.from_bucket_name(type_stack, "Logs", BUCKET)])
-    stack = cdk.Stack(app, "VerifiedImport", env=env)
-    bucket = aws_s3.Bucket.from_bucket_name(stack, "Logs", BUCKET)
-    verification = ArchiveVerification(stack, "Verification", source_bucket=bucket, max_concurrency=4)
-    TrailImport(stack, "Import", event_data_store=STORE, source_bucket=bucket, verify=verification,
-                resource_type=registration, start_time=START, end_time=START + timedelta(days=2))
-    return dict(Template.from_stack(type_stack).to_json()), dict(Template.from_stack(stack).to_json())
-
-
 class Deploy:
-    """The stack deployed, its import resource's properties as CloudFormation resolves them, and the type's
-    handlers answering as its execution role."""
+    """The handler roles' stack deployed (its ArchiveVerification of s3://trail-logs/org-trail, and the type's
+    execution role), a verified import's properties as a template gives them, and the type's handlers answering as
+    that role."""
 
     def __init__(self, engine: Engine, machine: str, registry: RegistryDriver) -> None:
         self.engine, self.machine, self.registry = engine, machine, registry
-        (resource,) = [r for r in engine.deployment.resources.values() if r["Type"] == TYPE]
-        self.props: dict[str, Any] = engine.deployment.resolve(resource["Properties"])
-        assert self.props["VerifyWith"] == machine
+        self.props: dict[str, Any] = {
+            "EventDataStoreArn": STORE, "S3LocationUri": "s3://trail-logs/org-trail", "S3BucketRegion": REGION,
+            "S3BucketAccessRoleArn": ROLE_ARN, "StartEventTime": "2024-03-01T00:00:00+00:00",
+            "EndEventTime": "2024-03-03T00:00:00+00:00", "VerifyWith": machine}
         self.sim = engine.simulator
 
     def archive(self) -> SignedArchive:
-        archive = SignedArchive(_admin("s3"), BUCKET)
+        archive = SignedArchive(_admin("s3"), BUCKET, prefix="org-trail")
         self.sim.public_keys.append(archive.key.entry())
         archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
         return archive
@@ -87,14 +70,13 @@ def _admin(service: str) -> Any:
 
 
 @pytest.fixture
-def deploy(templates: tuple[dict[str, Any], dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Iterator[Deploy]:
-    type_template, import_template = templates
-    with running(import_template, account=ACCOUNT, region=REGION, source_bucket=BUCKET) as engine:
-        engine.world.load(type_template, account=ACCOUNT, region=REGION)
-        types = Deployment(type_template, account=ACCOUNT, region=REGION)
-        (role,) = [types.arn(k) for k, r in types.resources.items()
-                   if r["Type"] == "AWS::IAM::Role" and "ExecutionRole" in k]
-        machine = engine.state_machine()
+def deploy(handler_roles: HandlerRoles, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deploy]:
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
+    with running(handler_roles.template, account=ACCOUNT, region=REGION, source_bucket=BUCKET) as engine:
+        role = handler_roles.registry_role
+        (logical,) = [k for k, r in engine.deployment.resources.items()
+                      if r["Type"] == "AWS::StepFunctions::StateMachine" and k.startswith("Verification")]
+        machine = engine.state_machine(logical)
         # As CloudTrail wants a source (the preflight checks): ACLs disabled.
         _admin("s3").put_bucket_ownership_controls(Bucket=BUCKET, OwnershipControls={
             "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
@@ -160,7 +142,7 @@ def test_an_archive_that_is_not_intact_fails_the_create_naming_the_object_and_no
     archive.delete(archive.log_keys[12])
     answer = deploy.create()
     assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
-    assert answer.message.startswith("The archive s3://trail-logs is not intact: 1 problem(s) in s3://")
+    assert answer.message.startswith("The archive s3://trail-logs/org-trail is not intact: 1 problem(s) in s3://")
     assert f"- {archive.log_keys[12]}: A log file a digest names is not in the bucket" in answer.message
     assert deploy.sim.calls("StartImport") == []
     # The rollback's Delete finds the resource, and leaves nothing behind.
@@ -214,7 +196,7 @@ def test_a_state_machine_of_another_source_is_refused_and_nothing_is_imported(de
     deploy.archive()
     answer = deploy.create(S3LocationUri="s3://trail-logs/AWSLogs")
     assert answer.status == "FAILED"
-    assert "proved s3://trail-logs, not s3://trail-logs/AWSLogs: its state machine is another " \
+    assert "proved s3://trail-logs/org-trail, not s3://trail-logs/AWSLogs: its state machine is another " \
            "ArchiveVerification's" in answer.message
     assert deploy.sim.calls("StartImport") == []
 
@@ -225,7 +207,7 @@ def test_a_state_machine_of_another_source_is_refused_and_nothing_is_imported(de
     ({"EventDataStoreArn": "archive"}, "EventDataStoreArn: expected an event data store ARN"),
     ({"VerifyWith": None, "ReconcileStrictly": True}, "ReconcileStrictly: give VerifyWith too"),
     ({"VerifyWith": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:CloudTrailLakeVerification-Gone"},
-     "StartExecution of arn:aws:states:us-east-1:123456789012:stateMachine:CloudTrailLakeVerification-Gone failed "
+     "StartExecution of arn:aws:states:us-east-1:111122223333:stateMachine:CloudTrailLakeVerification-Gone failed "
      "with StateMachineDoesNotExist"),
 ])
 def test_bad_input_fails_the_first_answer_naming_it_and_leaves_nothing_running(
@@ -240,7 +222,8 @@ def test_bad_input_fails_the_first_answer_naming_it_and_leaves_nothing_running(
     assert deploy.registry.list_all()[0] == []
 
 
-def test_the_verification_counts_toward_the_registrys_wait(deploy: Deploy, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_verification_counts_toward_the_registrys_wait(deploy: Deploy, monkeypatch: pytest.MonkeyPatch,
+                                                           away_from_utc: str) -> None:
     from trail_import_handler import registry
 
     deploy.archive()
@@ -249,9 +232,28 @@ def test_the_verification_counts_toward_the_registrys_wait(deploy: Deploy, monke
     deploy.registry.pause = 0  # checked again at once, while the execution has only begun
     answer = deploy.create()
     assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
-    assert "did not end within the registry's 36-hour limit; no import was started" in answer.message
+    # Where the machine's clock is not UTC, the message still says when the verification began, in UTC.
+    assert re.fullmatch(
+        r"The verification arn:aws:states:us-east-1:111122223333:execution:CloudTrailLakeVerification-\S+:import-"
+        r"[0-9a-f-]{36}, running since (\d{4}-\d\d-\d\d \d\d:\d\d) UTC, did not end within the registry's 36-hour "
+        r"limit; no import was started, and the rollback stops the verification\. Verify a shorter window per "
+        r"resource, or give the ArchiveVerification a larger max_concurrency\.", answer.message), answer.message
+    since = datetime.strptime(answer.message.split("running since ", 1)[1][:16], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - since) < timedelta(minutes=5)
     assert answer.calls == 2
     assert deploy.sim.calls("StartImport") == []
+
+
+def test_a_strict_reconciliation_whose_events_differ_fails_the_create_as_not_stabilized(deploy: Deploy) -> None:
+    deploy.archive()
+    deploy.sim.default_plan = ImportPlan(duration=timedelta(hours=2), events=140, files=49)
+    answer = deploy.create(ReconcileStrictly=True)
+    # The import ran to its end, and stays; the resource fails, as one CloudFormation may not call settled.
+    assert (answer.status, answer.error_code) == ("FAILED", "NotStabilized")
+    assert "with 140 events, but the verification proved 144 events in the window (-4); ReconcileStrictly is " \
+           "true" in answer.message
+    (started,) = deploy.sim.calls("StartImport")
+    assert started is not None
 
 
 def test_a_window_in_fractions_of_a_second_is_verified_from_the_first_whole_second_in_it(deploy: Deploy) -> None:

@@ -127,5 +127,4 @@ def timed_out(execution_arn: str, since: datetime) -> ImportResourceError:
         f"The verification {execution_arn}, running since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC, did not end "
         "within the registry's 36-hour limit; no import was started, and the rollback stops the verification. "
         "Verify a shorter window per resource, or give the ArchiveVerification a larger max_concurrency.",
-        summary="The verification did not end within the registry's 36-hour limit; no import was started.",
-        unsettled=True)
+        unsettled=True)  # no summary: only the registry type, which gives the whole reason, raises it
