@@ -166,8 +166,6 @@ class TrailImport(Construct):
         """The deploy's verification of the window, when ``verify`` is given to an import of the custom resource.
         A resource of the registry type verifies the window in its own Create (``VerifyWith``): see
         ``verification_report_uri`` and the other counts of the import."""
-        self.verified = verify is not None
-        """Whether the import's window is proved before it is imported."""
         self.archive_verification = verify
         """The ``ArchiveVerification`` that proves the window, when ``verify`` is given."""
         if verify is not None:
@@ -268,27 +266,25 @@ class TrailImport(Construct):
     @property
     def events_verified(self) -> str:
         """With ``verify``: the events the verification proved in the window."""
-        if self.verification is not None:
-            return self.verification.events_in_window
-        return self._reconciled("EventsVerified")
+        return self._reconciled("EventsVerified", "events_in_window")
 
     @property
     def log_files_verified(self) -> str:
         """With ``verify``: the log files the verification proved."""
-        if self.verification is not None:
-            return self.verification.log_files_verified
-        return self._reconciled("LogFilesVerified")
+        return self._reconciled("LogFilesVerified", "log_files_verified")
 
     @property
     def verification_report_uri(self) -> str:
         """With ``verify``: the verification's whole report, ``s3://REPORT_BUCKET/verifications/RUN/report.json``."""
-        if self.verification is not None:
-            return self.verification.report_uri
-        return self._reconciled("VerificationReportUri")
+        return self._reconciled("VerificationReportUri", "report_uri")
 
-    def _reconciled(self, name: str) -> str:
-        if not self.verified:
+    def _reconciled(self, name: str, of_window: str | None = None) -> str:
+        """The import resource's attribute ``name``; for the custom resource, ``of_window`` names the
+        VerifiedWindow's attribute that holds it instead."""
+        if self.archive_verification is None:
             raise ValueError(f"{name} is an attribute of a verified import: give verify=")
+        if self.verification is not None and of_window is not None:
+            return str(getattr(self.verification, of_window))
         return self._attribute(name)
 
     @property

@@ -230,11 +230,8 @@ def summarize(place: Place, event: dict[str, Any]) -> dict[str, Any]:
     if window is not None and not request.accounts and not request.regions:
         # The whole window's counts, where ImportMonitor finds them by the import's source and window.
         _put(s3, place.reports, window, {**counts, "window": request.as_dict(), "run": run})
-    return {"intact": report.intact, "source": place.uri, "window": request.as_dict(),
-            "digestsVerified": digests.valid, "logFilesVerified": logs.valid,
-            "eventsInWindow": report.events_in_window, "problems": len(report.problems),
-            "notices": len(report.notices), "firstProblems": first_problems(report),
-            "reportUri": f"s3://{place.reports}/{key}"}
+    return {**counts, "window": request.as_dict(), "notices": len(report.notices),
+            "firstProblems": first_problems(report)}
 
 
 def first_problems(report: Report, budget: int = SUMMARY_BYTES) -> list[str]:

@@ -138,21 +138,21 @@ def callback_seconds(waited: timedelta) -> int:
 def create(session: SessionProxy | None, request: BaseResourceHandlerRequest,
            context: MutableMapping[str, Any]) -> ProgressEvent:
     """Begin (adopt, resume or start) the import, then answer IN_PROGRESS until it is done."""
-    return _answer(session, request, lambda ct, owned, sfn: _create(ct, owned, sfn, request, context))
+    return _answer(session, request, lambda ct, owned, sfn: _create(ct, owned, sfn, request, context), states=True)
 
 
 @resource.handler(Action.UPDATE)
 def update(session: SessionProxy | None, request: BaseResourceHandlerRequest,
            context: MutableMapping[str, Any]) -> ProgressEvent:
     """A new RetryToken resumes a FAILED or STOPPED import; other changes only change the record."""
-    return _answer(session, request, lambda ct, owned, sfn: _update(ct, owned, sfn, request, context))
+    return _answer(session, request, lambda ct, owned, sfn: _update(ct, owned, request, context))
 
 
 @resource.handler(Action.DELETE)
 def delete(session: SessionProxy | None, request: BaseResourceHandlerRequest,
            context: MutableMapping[str, Any]) -> ProgressEvent:
     """Stop the import while it runs, wait until it stopped, then forget it. Imported events stay."""
-    return _answer(session, request, lambda ct, owned, sfn: _delete(ct, owned, sfn, request, context))
+    return _answer(session, request, lambda ct, owned, sfn: _delete(ct, owned, sfn, request, context), states=True)
 
 
 @resource.handler(Action.READ)
@@ -242,7 +242,7 @@ def _verifying(desired: dict[str, Any], context: MutableMapping[str, Any], *, li
                          callbackContext=dict(context), callbackDelaySeconds=callback_seconds(waited))
 
 
-def _update(ct: Any, owned: Ownership, sfn: Any, request: BaseResourceHandlerRequest,
+def _update(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest,
             context: MutableMapping[str, Any]) -> ProgressEvent:
     desired = _properties(request.desiredResourceState)
     previous = _properties(request.previousResourceState)
@@ -381,8 +381,9 @@ def _list(ct: Any, owned: Ownership, request: BaseResourceHandlerRequest) -> Pro
 
 
 def _answer(session: SessionProxy | None, request: BaseResourceHandlerRequest,
-            act: Callable[[Any, Ownership, Any], ProgressEvent]) -> ProgressEvent:
-    """Run ``act`` with this request's clients; turn a failure into the contract's error code."""
+            act: Callable[[Any, Ownership, Any], ProgressEvent], *, states: bool = False) -> ProgressEvent:
+    """Run ``act`` with this request's clients (Step Functions' only for the handlers that verify, ``states``);
+    turn a failure into the contract's error code."""
     if session is None or request is None:
         return ProgressEvent.failed(HandlerErrorCode.InvalidCredentials,
                                     "No credentials came with the request: register the type with an execution role.")
@@ -390,7 +391,7 @@ def _answer(session: SessionProxy | None, request: BaseResourceHandlerRequest,
     with clients.using(session.session):
         ct = cloudtrail.client(region, attempts=_ATTEMPTS)
         owned = Ownership(clients.client("ssm", region_name=region), _TYPE.get())
-        sfn = clients.client("stepfunctions", region_name=region, config=_STATES_RETRIES)
+        sfn = clients.client("stepfunctions", region_name=region, config=_STATES_RETRIES) if states else None
         try:
             return act(ct, owned, sfn)
         except ImportResourceError as error:

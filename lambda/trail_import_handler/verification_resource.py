@@ -39,8 +39,9 @@ _FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 _START_HINTS = {
     "StateMachineDoesNotExist": ": no such state machine in this account and region; give the state machine of "
                                 "an ArchiveVerification deployed here.",
-    "AccessDeniedException": ": the caller may not start it. The registry type's execution role may start the "
-                             "state machines that ResourceTypeRegistration's verification_state_machine_names names.",
+    "AccessDeniedException": ": the caller may not start it. A VerifiedWindow's provider may start its own "
+                             "ArchiveVerification's state machine; the registry type's execution role those that "
+                             "ResourceTypeRegistration's verification_state_machine_names names.",
     "InvalidArn": ": give a state machine ARN such as "
                   "arn:aws:states:us-east-1:111122223333:stateMachine:CloudTrailLakeVerification-Example.",
 }
