@@ -98,5 +98,5 @@ bench: setup
 # Mutation testing of the handler package (docs/mutation/REPORT.md); MODULES=monitor,import_search for some of it.
 # Not part of `make test`: the whole package is about 6,600 mutants, near three hours on two cores.
 MODULES ?=
-mutation: setup
+mutation: setup $(AWSCLI_VENV)/.installed
 	$(PY) scripts/mutation.py $(subst $(COMMA), ,$(MODULES))

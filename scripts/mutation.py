@@ -55,7 +55,7 @@ STATE = DOCS / "state.json"
 TESTS = ["test_lifecycle.py", "test_monitor.py", "test_destination.py", "test_preflight.py", "test_properties.py",
          "test_registry_handlers.py", "test_crhelper_entry.py", "test_provider_contract.py", "test_simulator.py",
          "test_verification.py", "test_schema_rules.py", "test_cli.py", "test_reconciliation.py",
-         "test_registry_verification.py"]
+         "test_registry_verification.py", "test_archive_verification.py", "test_verified_window.py"]
 # Exit codes as mutmut records them (mutmut.stats.status_by_exit_code), reduced to what the report counts.
 CAUGHT = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout",
           37: "killed"}
@@ -95,7 +95,9 @@ def stage(modules: list[str]) -> None:
     (STAGE / "pyproject.toml").write_text(f"""\
 [tool.pytest.ini_options]
 testpaths = ["tests"]
-addopts = "-p no:cacheprovider"
+# The AWS tools' judgements (35 s a case) run in a subprocess: what they judge, the tests beside them pin.
+addopts = "-p no:cacheprovider -m 'not aws_tool'"
+markers = ["aws_tool: runs one of AWS's own tools in a subprocess"]
 # src/ is the package under test (mutmut's copy of it runs from mutants/src); the constructs come from the project.
 pythonpath = ["src", {json.dumps(str(ROOT / "constructs"))}]
 
@@ -129,25 +131,32 @@ def _head() -> str:
 
 
 def _env() -> dict[str, str]:
-    """mutmut's environment: the handler roles synthesized once for the whole run, not in every forked session."""
-    return {**os.environ, "HANDLER_ROLES_FILE": str(STAGE / "handler-roles.json")}
+    """mutmut's environment: the syntheses the tests need made once for the whole run (tests/syntheses.py), not in
+    every forked session."""
+    return {**os.environ, "SYNTHESES_DIR": str(STAGE / "syntheses")}
 
 
 def without_cdk() -> None:
-    """Synthesize the handler roles into their file, then check that the tests, collected with it, leave aws_cdk
+    """Synthesize what the tests need into their files, then check that the tests, set up with them, leave aws_cdk
     unimported. mutmut forks its workers from the process that ran the tests, and waits for whichever child ends
     first: the Node that importing aws_cdk starts is a child too, and when it ends the run stops."""
     env = _env()
-    subprocess.run([sys.executable, "-c", "from tests.handler_roles import synthesize; synthesize()"],
-                   cwd=STAGE, env={**env, "PYTHONPATH": f"src{os.pathsep}{ROOT / 'constructs'}"}, check=True)
-    probe = ("import sys, pytest; code = pytest.main(['--collect-only', '-q', *sys.argv[1:]]); "
+    tests = [f"tests/{t}" for t in TESTS]
+    # The fixtures synthesize: setting up every test once, in a process of its own, makes every file.
+    made = subprocess.run([sys.executable, "-m", "pytest", "--setup-only", "-q", *tests], cwd=STAGE,
+                          env={**env, "PYTHONPATH": f"src{os.pathsep}{ROOT / 'constructs'}"},
+                          capture_output=True, text=True, check=False)
+    if made.returncode:
+        raise SystemExit(f"setting up the tests failed:\n{made.stdout[-2000:]}")
+    probe = ("import sys, pytest; code = pytest.main(['--setup-only', '-q', *sys.argv[1:]]); "
              "sys.exit(code or (99 if 'aws_cdk' in sys.modules else 0))")
-    collected = subprocess.run([sys.executable, "-c", probe, *(f"tests/{t}" for t in TESTS)], cwd=STAGE, env=env,
+    collected = subprocess.run([sys.executable, "-c", probe, *tests], cwd=STAGE, env=env,
                                capture_output=True, text=True, check=False)
     if collected.returncode == 99:
-        raise SystemExit("the tests under mutation import aws_cdk at collection: import it where it is used")
+        raise SystemExit("the tests under mutation import aws_cdk though their syntheses are kept: import it where "
+                         "it is used, and keep what it makes with tests/syntheses.py")
     if collected.returncode:
-        raise SystemExit(f"collecting the tests failed:\n{collected.stdout[-2000:]}")
+        raise SystemExit(f"setting up the tests failed:\n{collected.stdout[-2000:]}")
 
 
 def _meta_path(module: str) -> Path:

@@ -10,15 +10,13 @@ scenarios import into more than one.
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from cloudtrail_lake_import.testing import Deployment, IamWorld
 from tests.driver import OTHER_ROLE_ARN, ROLE_ARN
+from tests.syntheses import kept
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
 STORE_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:eventdatastore/trail-archive"
@@ -45,20 +43,10 @@ class HandlerRoles:
         return world
 
 
-# A file to keep the synthesis in between runs (the mutation runs set it): the roles change only with the constructs.
-CACHE_ENV = "HANDLER_ROLES_FILE"
-
-
 def synthesize() -> HandlerRoles:
-    """The roles, from the file named by HANDLER_ROLES_FILE when it is set and exists; synthesized (and kept there)
-    otherwise."""
-    cache = Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else None
-    if cache is not None and cache.exists():
-        return HandlerRoles(**json.loads(cache.read_text()))
-    roles = _synthesize()
-    if cache is not None:
-        cache.write_text(json.dumps(asdict(roles)))
-    return roles
+    """The roles, kept under SYNTHESES_DIR when it is set (tests/syntheses.py): they change only with the
+    constructs."""
+    return HandlerRoles(**kept("handler-roles", lambda: asdict(_synthesize())))
 
 
 def _synthesize() -> HandlerRoles:

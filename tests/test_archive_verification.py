@@ -17,6 +17,7 @@ from cloudtrail_lake_import.testing import (
     SignedArchive,
 )
 from tests.engine import Engine, running
+from tests.syntheses import kept
 from trail_import_handler.verification import Archive, PublicKeys, verify
 
 ACCOUNT, REGION, BUCKET = "111122223333", "us-east-1", "trail-logs"
@@ -27,7 +28,7 @@ ORGANIZATION = "o-a1b2c3d4e5"
 
 @functools.cache
 def _synthesized(props: tuple[tuple[str, Any], ...]) -> str:
-    return json.dumps(_template(**dict(props)))
+    return json.dumps(kept("archive-verification", lambda: _template(**dict(props)), props=props))
 
 
 def _template(**props: Any) -> dict[str, Any]:
@@ -318,6 +319,7 @@ def _midnight_digest(archive: SignedArchive) -> str:
     return next(k for k in archive.digest_keys if "20240302T000713Z" in k)
 
 
+@pytest.mark.aws_tool
 @pytest.mark.parametrize("tamper", ["clean", "log-before-midnight", "digest-across-midnight", "deleted-digest"])
 def test_the_aws_cli_judges_the_engine_on_a_busy_archive_tampered_where_the_pieces_meet(
         engine: Engine, tamper: str) -> None:

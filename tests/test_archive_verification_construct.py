@@ -138,6 +138,17 @@ def test_a_verified_window_sends_its_window_in_utc_and_its_report_when_accepted(
         "AcceptReport": "s3://reports/verifications/early-run/report.json", "Accounts": [], "Regions": []})
 
 
+def test_the_import_depends_on_the_verification_of_its_own_source_and_window() -> None:
+    stack, logs = _stack()
+    verification = ArchiveVerification(stack, "Verification", source_bucket=logs)
+    TrailImport(stack, "Import", event_data_store=STORE, source_bucket=logs, start_time=JAN, end_time=FEB,
+                verify=verification)
+    template = Template.from_stack(stack)
+    (window,) = template.find_resources("Custom::CloudTrailLakeArchiveVerification", {"Properties": {
+        "Source": "s3://trail-logs", "StartTime": "2024-01-01T00:00:00Z", "EndTime": "2024-02-01T00:00:00Z"}})
+    template.has_resource("Custom::CloudTrailLakeImport", {"DependsOn": Match.array_with([window])})
+
+
 def test_a_verified_import_carries_the_verified_counts_for_its_reconciliation() -> None:
     stack, logs = _stack()
     verification = ArchiveVerification(stack, "Verification", source_bucket=logs)
