@@ -84,6 +84,10 @@ class Engine:
         self.faults: dict[str, list[tuple[int, str]]] = {}
         """Errors the functions' calls meet, by operation (``s3.GetObject``): each the HTTP status and error code
         of one call, in order; used up as they are met."""
+        self.released = threading.Event()
+        """Set while the functions answer; cleared, every invocation waits (up to a minute) until it is set again,
+        and the executions that make them stay RUNNING."""
+        self.released.set()
         self._environment: dict[str, str] = {}
 
     @contextmanager
@@ -139,6 +143,7 @@ class Engine:
         role = str(props["Role"])
 
         def answer(payload: dict[str, Any]) -> Any:
+            self.released.wait(timeout=60)
             with _LOCK:
                 self.invocations.append((name, payload))
             # A session of its own for each invocation: the interpreter runs children in threads, and a boto3
@@ -178,4 +183,7 @@ def running(template: Mapping[str, Any], *, account: str, region: str, source_bu
     with mock_aws(config=config), default_session(simulator):
         boto3.client("s3", region_name=region).create_bucket(Bucket=source_bucket)
         with Engine(template, world, simulator, account=account, region=region).deployed() as engine:
-            yield engine
+            try:
+                yield engine
+            finally:
+                engine.released.set()  # a held invocation ends while moto is still there

@@ -18,7 +18,7 @@ from cloudtrail_lake_import.testing import (
 )
 from tests.engine import Engine, running
 from tests.syntheses import kept
-from trail_import_handler import clients, verification_provider
+from trail_import_handler import clients, clock, verification_provider
 from trail_import_handler.errors import ImportResourceError
 
 # moto's own account: the state machine's ARN, which the template names, is the one moto gives it.
@@ -219,3 +219,65 @@ def test_a_verification_of_another_source_than_the_resource_names_is_refused(dep
         deploy.create(Source="s3://trail-logs/other")
     assert "proved s3://trail-logs, not s3://trail-logs/other: its state machine is another ArchiveVerification's" \
         in str(refused.value)
+
+
+def test_a_run_that_fails_fails_the_resource_with_the_verifiers_own_words(deploy: Deploy) -> None:
+    _archive(deploy)
+    deploy.engine.faults["s3.ListObjectsV2"] = [(403, "AccessDenied")]
+    with pytest.raises(ImportResourceError) as failed:
+        deploy.create()
+    (execution,) = boto3.client("stepfunctions", region_name=REGION).list_executions(
+        stateMachineArn=deploy.machine)["executions"]
+    assert str(failed.value) == (
+        f"The verification {execution['executionArn']} ended FAILED: VerificationRefused: ListObjectsV2 was denied "
+        "(AccessDenied (a fault of the test)): the verifier's role, or the bucket or key policy of s3://trail-logs "
+        "or s3://verificationreports205f6937, must allow it.")
+
+
+def test_a_request_delivered_again_starts_no_second_verification_and_a_reused_id_with_another_window_none(
+        deploy: Deploy) -> None:
+    _archive(deploy)
+    deploy.engine.released.clear()
+    request = deploy._request("Create", deploy.props)
+    first = deploy.call(verification_provider.on_event, request)
+    again = deploy.call(verification_provider.on_event, request)
+    assert again["PhysicalResourceId"] == first["PhysicalResourceId"]
+    deploy.engine.released.set()
+    while not deploy.call(verification_provider.is_complete, {**request, **first})["IsComplete"]:
+        time.sleep(0.05)
+    # Ended, the execution's name answers ExecutionAlreadyExists: it is this request's, by its input.
+    late = deploy.call(verification_provider.on_event, request)
+    assert late["PhysicalResourceId"] == first["PhysicalResourceId"]
+    other = {**request, "ResourceProperties": {**deploy.props, "EndTime": "2024-03-02T00:00:00Z"}}
+    with pytest.raises(ImportResourceError) as refused:
+        deploy.call(verification_provider.on_event, other)
+    assert str(refused.value).startswith(f"StartExecution of {deploy.machine} failed with ExecutionAlreadyExists: ")
+    assert [e["executionArn"] for e in boto3.client("stepfunctions", region_name=REGION).list_executions(
+        stateMachineArn=deploy.machine)["executions"]] == [first["PhysicalResourceId"]]
+
+
+def test_a_verification_longer_than_the_deploy_waits_is_left_running_for_its_report_to_be_accepted(
+        deploy: Deploy, monkeypatch: pytest.MonkeyPatch) -> None:
+    _archive(deploy)
+    deploy.engine.released.clear()  # the verification runs on past the deploy's wait
+    started = datetime.now(UTC)
+    request = deploy._request("Create", deploy.props)
+    answer = deploy.call(verification_provider.on_event, request)
+    execution = answer["PhysicalResourceId"]
+    # TRAIL_IMPORT_WAIT_SECONDS, the provider's wait, is the template's 3,300 s; the framework's answer is a minute
+    # short of it.
+    assert abs(datetime.fromisoformat(answer["WaitUntil"]) - (started + timedelta(seconds=3240))) < \
+        timedelta(seconds=30)
+    assert deploy.call(verification_provider.is_complete, {**request, **answer}) == {"IsComplete": False}
+    monkeypatch.setattr(clock, "now", lambda: started + timedelta(seconds=3400))
+    with pytest.raises(ImportResourceError) as waited:
+        deploy.call(verification_provider.is_complete, {**request, **answer})
+    run = execution.rsplit(":", 1)[-1]
+    assert str(waited.value) == (
+        f"The verification {execution} still runs after the 55-minute timeout; it goes on. When it has SUCCEEDED, "
+        f"set AcceptReport to its report (s3://REPORT_BUCKET/verifications/{run}/report.json, in "
+        "ArchiveVerification's report bucket) and deploy again, or use the registry type, whose create waits up to "
+        "36 hours.")
+    # The rollback's Delete leaves it running: its report is what the next deploy accepts.
+    deploy.call(verification_provider.on_event, deploy._request("Delete", deploy.props, execution))
+    assert [d for d in deploy.engine.world.decisions if d.request.action == "states:StopExecution"] == []
