@@ -211,6 +211,19 @@ def test_a_trail_without_log_file_validation_is_refused_saying_how_to_turn_it_on
     assert _pieces_verified(engine) == 0
 
 
+def test_accounts_and_regions_the_archive_lacks_are_refused_naming_them(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48)
+    chosen = {**WINDOW, "accounts": ["444455556666", "555566667777"], "regions": ["eu-west-1", "eu-north-1"]}
+    assert _refusal(engine.run(engine.state_machine(), chosen)) == (
+        "There are no trail logs or digests in s3://trail-logs (under AWSLogs/[o-ORG/]ACCOUNT/CloudTrail-Digest/"
+        "REGION/) for accounts 444455556666, 555566667777 and regions eu-west-1, eu-north-1: check the source's "
+        "bucket and prefix.")
+    assert _refusal(engine.run(engine.state_machine(), {**WINDOW, "regions": ["eu-west-1"]}, name="run-2")) == (
+        "There are no trail logs or digests in s3://trail-logs (under AWSLogs/[o-ORG/]ACCOUNT/CloudTrail-Digest/"
+        "REGION/) for regions eu-west-1: check the source's bucket and prefix.")
+    assert _pieces_verified(engine) == 0
+
+
 @pytest.mark.parametrize("window", [
     # After the archive's last digest, and before its first (with a digest of the day before the window listed).
     {"start": "2024-06-01T00:00:00Z", "end": "2024-06-03T00:00:00Z"},

@@ -4,6 +4,7 @@ depends on it."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,8 @@ class Deploy:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        """Every request the resource's handlers made: the operation and its parameters."""
         resources = engine.deployment.of_type("Custom::CloudTrailLakeArchiveVerification")
         ((self.logical, props),) = resources.items()
         self.props: dict[str, Any] = dict(props)
@@ -85,9 +88,13 @@ class Deploy:
     def call(self, entry: Any, event: dict[str, Any]) -> dict[str, Any]:
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
         IamEnforcement(self.engine.world, self.role).attach(session.events)
+        session.events.register("provide-client-params", self._record)
         with clients.using(session):
             answer: dict[str, Any] = entry(event)
         return answer
+
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.requests.append((model.name, dict(params)))
 
     def _request(self, request_type: str, props: dict[str, Any], physical_id: str | None = None) -> dict[str, Any]:
         request = {"RequestType": request_type, "RequestId": f"request-{time.monotonic_ns()}",
@@ -172,7 +179,9 @@ def test_the_report_of_an_archive_that_is_not_intact_is_refused_as_its_run_was(d
     ({"Source": "s3://trail-logs/other"}, "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
      "s3://trail-logs/other for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z"),
     ({"Regions": ["us-east-1"]}, "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
-     "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z, regions us-east-1")])
+     "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z, regions us-east-1"),
+    ({"Accounts": [ACCOUNT, "444455556666"]}, "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
+     f"s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z, accounts {ACCOUNT}, 444455556666")])
 def test_a_report_of_another_source_or_window_is_refused(deploy: Deploy, changes: dict[str, Any], theirs: str,
                                                          ours: str) -> None:
     _archive(deploy)
@@ -192,6 +201,10 @@ def test_deleting_the_resource_stops_a_verification_that_still_runs(deploy: Depl
     # moto's interpreter takes the StopExecution but DescribeExecution keeps answering RUNNING: what is proven here
     # is the request, as the provider's role, and that IAM allows it.
     assert [(d.request.resource, d.allowed) for d in stops] == [(execution, True)]
+    # What the execution's history shows of why it stopped.
+    assert [params for operation, params in deploy.requests if operation == "StopExecution"] == [
+        {"executionArn": execution, "error": "StackDeleted",
+         "cause": "The resource that started this verification was deleted."}]
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -269,7 +282,9 @@ def test_a_verification_longer_than_the_deploy_waits_is_left_running_for_its_rep
     assert abs(datetime.fromisoformat(answer["WaitUntil"]) - (started + timedelta(seconds=3240))) < \
         timedelta(seconds=30)
     assert deploy.call(verification_provider.is_complete, {**request, **answer}) == {"IsComplete": False}
-    monkeypatch.setattr(clock, "now", lambda: started + timedelta(seconds=3400))
+    # Exactly the wait after the execution started: the deploy has waited it out.
+    began = boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=execution)["startDate"]
+    monkeypatch.setattr(clock, "now", lambda: began + timedelta(seconds=3300))
     with pytest.raises(ImportResourceError) as waited:
         deploy.call(verification_provider.is_complete, {**request, **answer})
     run = execution.rsplit(":", 1)[-1]
@@ -281,3 +296,33 @@ def test_a_verification_longer_than_the_deploy_waits_is_left_running_for_its_rep
     # The rollback's Delete leaves it running: its report is what the next deploy accepts.
     deploy.call(verification_provider.on_event, deploy._request("Delete", deploy.props, execution))
     assert [d for d in deploy.engine.world.decisions if d.request.action == "states:StopExecution"] == []
+
+
+def test_a_report_that_cannot_be_read_or_names_no_window_is_refused(deploy: Deploy) -> None:
+    _archive(deploy)
+    report = deploy.create()["ReportUri"]
+    bucket, key = report.removeprefix("s3://").split("/", 1)
+    missing = report.replace("/verifications/", "/verifications/never-ran-")
+    with pytest.raises(ImportResourceError) as unreadable:
+        deploy.create(AcceptReport=missing)
+    assert str(unreadable.value) == (f"AcceptReport {missing} cannot be read: NoSuchKey: The specified key does not "
+                                     "exist. Give the report of a finished verification.")
+    # A report without the request it answered (written by hand, say) proves no window.
+    s3 = boto3.client("s3", region_name=REGION)
+    written = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    forged = key.replace("verifications/", "verifications/by-hand-", 1)
+    s3.put_object(Bucket=bucket, Key=forged, Body=json.dumps({"report": written["report"]}).encode())
+    with pytest.raises(ImportResourceError) as unnamed:
+        deploy.create(AcceptReport=f"s3://{bucket}/{forged}")
+    assert str(unnamed.value) == (
+        f"AcceptReport s3://{bucket}/{forged} is the report of s3://trail-logs for an unknown window, not of "
+        "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z: a report proves only its own source and "
+        "window. Verify this window, or give its report.")
+
+
+def test_deleting_a_verification_step_functions_no_longer_keeps_succeeds(deploy: Deploy) -> None:
+    # Step Functions keeps a STANDARD execution's history for 90 days: a stack deleted later finds none.
+    gone = f"{deploy.machine.replace(':stateMachine:', ':execution:')}:cfn-request-long-ago"
+    answer = deploy.call(verification_provider.on_event, deploy._request("Delete", deploy.props, gone))
+    assert answer == {"PhysicalResourceId": gone, "WaitUntil": answer["WaitUntil"]}
+    assert [operation for operation, _ in deploy.requests] == ["DescribeExecution"]

@@ -180,7 +180,8 @@ def accepted(s3: Any, properties: VerificationProperties) -> dict[str, str]:
         data = json.loads(s3.get_object(Bucket=where["bucket"], Key=where["key"])["Body"].read())
     except ClientError as error:
         raise ImportResourceError(f"AcceptReport {properties.accept_report} cannot be read: {_code(error)}: "
-                                  f"{_message(error)}. Give the report of a finished verification.") from None
+                                  f"{_message(error).rstrip('.')}. Give the report of a finished verification.") \
+            from None
     report = data.get("report") or {}
     theirs = (report.get("source"), data.get("request"))
     ours = (properties.source, properties.request)
