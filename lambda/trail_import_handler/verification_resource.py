@@ -7,6 +7,9 @@ starts nothing new, or accept a report that a finished execution wrote for the s
 execution's ARN, or the report's URI, is the physical id. The resource is complete when the execution ends; an
 archive that is not intact fails it, naming its first problems. Delete stops an execution that still runs,
 except one this resource stopped waiting for: the timeout's message tells the user to accept that run's report.
+
+Its failures carry no short summary: the Provider framework and the registry type, its only callers, give the
+whole reason (within 4 KB, ``REASON_BYTES``).
 """
 
 from __future__ import annotations
@@ -154,8 +157,7 @@ def check(sfn: Any, physical_id: str, *, source: str | None = None) -> Outcome:
     if status not in _FINISHED:
         return Outcome(physical_id)
     if status != "SUCCEEDED":
-        raise ImportResourceError(f"The verification {physical_id} ended {status}: {_failure(answer)}",
-                                  summary=f"The verification ended {status}: {_failure(answer)}")
+        raise ImportResourceError(f"The verification {physical_id} ended {status}: {_failure(answer)}")
     summary = json.loads(answer.get("output") or "{}")
     verified = str(summary.get("source") or "").rstrip("/")
     if source is not None and verified != source.rstrip("/"):
@@ -202,12 +204,10 @@ def accepted(s3: Any, properties: VerificationProperties) -> dict[str, str]:
 def timed_out(physical_id: str, waited: str) -> ImportResourceError:
     """What to do when the deploy stopped waiting for a verification that goes on."""
     run = physical_id.rsplit(":", 1)[-1]
-    return ImportResourceError(
+    return ImportResourceError(  # only the Provider framework's entry raises it, which gives the reason alone
         f"The verification {physical_id} still runs after {waited}; it goes on. When it has SUCCEEDED, set "
         f"AcceptReport to its report (s3://REPORT_BUCKET/verifications/{run}/report.json, in ArchiveVerification's "
-        "report bucket) and deploy again, or use the registry type, whose create waits up to 36 hours.",
-        summary=f"The verification still runs after {waited}; accept its report verifications/{run}/report.json "
-                "when it ends.", unsettled=True)
+        "report bucket) and deploy again, or use the registry type, whose create waits up to 36 hours.")
 
 
 def _attributes(summary: dict[str, Any], where: str) -> dict[str, str]:
@@ -222,8 +222,7 @@ def _attributes(summary: dict[str, Any], where: str) -> dict[str, str]:
                 break
             lines.append(f"- {text}")
             used += len(text.encode()) + 3
-        raise ImportResourceError("\n".join([head, *lines]), summary=f"The archive is not intact: {problems} "
-                                  f"problem(s); see {summary.get('reportUri', where)}", unsettled=True)
+        raise ImportResourceError("\n".join([head, *lines]), unsettled=True)
     return {"DigestsVerified": str(summary["digestsVerified"]), "LogFilesVerified": str(summary["logFilesVerified"]),
             "EventsInWindow": str(summary.get("eventsInWindow") or 0), "Problems": "0",
             "ReportUri": str(summary["reportUri"])}
