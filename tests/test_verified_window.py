@@ -93,7 +93,8 @@ class Deploy:
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
         IamEnforcement(self.engine.world, self.role).attach(session.events)
         session.events.register("provide-client-params", self._record)
-        session.events.register_first("before-call", self._fault)
+        fault: Any = self._fault  # a before-call handler answers in botocore's stead by returning
+        session.events.register_first("before-call", fault)
         with clients.using(session):
             answer: dict[str, Any] = entry(event)
         return answer
