@@ -78,14 +78,25 @@ class Deploy:
                                                  == "AWS::StepFunctions::StateMachine"))
 
     def create(self, **changes: Any) -> dict[str, Any]:
-        """Create: on_event, then is_complete until it is done; the Data, or the raised failure."""
-        answer = self.call(verification_provider.on_event, self._request("Create", {**self.props, **changes}))
-        event = {**self._request("Create", {**self.props, **changes}), **answer}
+        """Create as the framework runs it; the Data and the physical id, or the raised failure."""
+        return self._run(self._request("Create", {**self.props, **changes}))
+
+    def delete(self, physical_id: str) -> dict[str, Any]:
+        """Delete as the framework runs it: is_complete follows on_event for a Delete too."""
+        return self._run(self._request("Delete", self.props, physical_id))
+
+    def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+        # As aws-cdk-lib's provider framework does (custom-resources/lib/provider-framework/runtime/framework.js):
+        # the event is the request with on_event's answer over it; is_complete is asked until IsComplete, and the
+        # answer is the event with is_complete's answer over it, their Data merged.
+        event = {**request, **self.call(verification_provider.on_event, request)}
         for _ in range(600):
             done = self.call(verification_provider.is_complete, event)
+            assert set(done) <= {"IsComplete", "Data"}, done
             if done["IsComplete"]:
-                return {**answer.get("Data", {}), **done.get("Data", {}), "PhysicalResourceId": answer[
-                    "PhysicalResourceId"]}
+                answer = {**event, **done, "Data": {**event.get("Data", {}), **done.get("Data", {})}}
+                return {**answer["Data"], "PhysicalResourceId": answer["PhysicalResourceId"]}
+            assert "Data" not in done, "Data is not allowed while IsComplete is false"
             time.sleep(0.05)
         raise AssertionError("the verification did not end")
 
@@ -175,16 +186,24 @@ def test_a_finished_report_of_the_same_source_and_window_is_accepted_without_run
 
 
 def test_the_report_of_an_archive_that_is_not_intact_is_refused_as_its_run_was(deploy: Deploy) -> None:
-    archive = _archive(deploy)
+    archive = SignedArchive(boto3.client("s3", region_name=REGION), BUCKET)
+    deploy.engine.simulator.public_keys.append(archive.key.entry())
+    # The digests end ten hours before the window does: a problem of the account and region, with no object.
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 41)
     archive.delete(archive.log_keys[12])
     with pytest.raises(ImportResourceError) as failed:
         deploy.create()
     report = str(failed.value).split(" problem(s) in ", 1)[1].split(". It is not imported.", 1)[0]
+    head, *lines = str(failed.value).split("\n")
+    assert head == f"The archive s3://trail-logs is not intact: 2 problem(s) in {report}. It is not imported. First:"
+    assert lines[0].startswith(f"- {ACCOUNT} {REGION}: No digest accounts for 2024-03-02T")
+    assert lines[0].endswith(" to 2024-03-03T00:00:00Z: digests were deleted, or CloudTrail has not delivered them "
+                             "yet. Restore them, or verify again later.")
+    assert lines[1] == (f"- {archive.log_keys[12]}: A log file a digest names is not in the bucket: it was deleted or "
+                        "moved. Restore it, or the import will lack its events.")
     with pytest.raises(ImportResourceError) as refused:
         deploy.create(AcceptReport=report)
-    assert str(refused.value).startswith(f"The archive s3://trail-logs is not intact: 1 problem(s) in {report}. It "
-                                         f"is not imported. First:\n- {archive.log_keys[12]}: A log file a digest "
-                                         "names is not in the bucket")
+    assert str(refused.value) == str(failed.value)
 
 
 @pytest.mark.parametrize(("changes", "theirs", "ours"), [
@@ -212,7 +231,7 @@ def test_deleting_the_resource_stops_a_verification_that_still_runs(deploy: Depl
     _archive(deploy)
     started = deploy.call(verification_provider.on_event, deploy._request("Create", deploy.props))
     execution = started["PhysicalResourceId"]
-    deploy.call(verification_provider.on_event, deploy._request("Delete", deploy.props, execution))
+    assert deploy.delete(execution) == {"PhysicalResourceId": execution}
     stops = [d for d in deploy.engine.world.decisions if d.request.action == "states:StopExecution"]
     # moto's interpreter takes the StopExecution but DescribeExecution keeps answering RUNNING: what is proven here
     # is the request, as the provider's role, and that IAM allows it.
@@ -303,9 +322,11 @@ def test_a_verification_longer_than_the_deploy_waits_is_left_running_for_its_rep
     assert abs(datetime.fromisoformat(answer["WaitUntil"]) - (started + timedelta(seconds=3240))) < \
         timedelta(seconds=30)
     assert deploy.call(verification_provider.is_complete, {**request, **answer}) == {"IsComplete": False}
-    # Exactly the wait after the execution started: the deploy has waited it out.
     began = boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=execution)["startDate"]
-    monkeypatch.setattr(clock, "now", lambda: began + timedelta(seconds=3300))
+    until = datetime.fromisoformat(answer["WaitUntil"])
+    monkeypatch.setattr(clock, "now", lambda: until - timedelta(microseconds=1))
+    assert deploy.call(verification_provider.is_complete, {**request, **answer}) == {"IsComplete": False}
+    monkeypatch.setattr(clock, "now", lambda: until)
     with pytest.raises(ImportResourceError) as waited:
         deploy.call(verification_provider.is_complete, {**request, **answer})
     run = execution.rsplit(":", 1)[-1]
@@ -314,8 +335,10 @@ def test_a_verification_longer_than_the_deploy_waits_is_left_running_for_its_rep
         f"set AcceptReport to its report (s3://REPORT_BUCKET/verifications/{run}/report.json, in "
         "ArchiveVerification's report bucket) and deploy again, or use the registry type, whose create waits up to "
         "36 hours.")
-    # The rollback's Delete leaves it running: its report is what the next deploy accepts.
-    deploy.call(verification_provider.on_event, deploy._request("Delete", deploy.props, execution))
+    # The rollback's Delete, exactly the wait after the execution started, leaves it running: its report is what
+    # the next deploy accepts.
+    monkeypatch.setattr(clock, "now", lambda: began + timedelta(seconds=3300))
+    deploy.delete(execution)
     assert [d for d in deploy.engine.world.decisions if d.request.action == "states:StopExecution"] == []
 
 
@@ -344,6 +367,5 @@ def test_a_report_that_cannot_be_read_or_names_no_window_is_refused(deploy: Depl
 def test_deleting_a_verification_step_functions_no_longer_keeps_succeeds(deploy: Deploy) -> None:
     # Step Functions keeps a STANDARD execution's history for 90 days: a stack deleted later finds none.
     gone = f"{deploy.machine.replace(':stateMachine:', ':execution:')}:cfn-request-long-ago"
-    answer = deploy.call(verification_provider.on_event, deploy._request("Delete", deploy.props, gone))
-    assert answer == {"PhysicalResourceId": gone, "WaitUntil": answer["WaitUntil"]}
+    assert deploy.delete(gone) == {"PhysicalResourceId": gone}
     assert [operation for operation, _ in deploy.requests] == ["DescribeExecution"]

@@ -54,8 +54,10 @@ def is_complete(event: dict[str, Any], context: object = None) -> dict[str, Any]
             raise verification_resource.timed_out(physical_id, f"the {int(wait.total_seconds() // 60)}-minute "
                                                                "timeout")
         return {"IsComplete": False}
-    data = outcome.attributes or event.get("Data") or {}
-    return {"IsComplete": True, "PhysicalResourceId": physical_id, "Data": data}
+    # The framework answers CloudFormation with the event (on_event's answer: its physical id, and an accepted
+    # report's Data) and this Data merged over it (aws-cdk-lib, custom-resources/lib/provider-framework/runtime/
+    # framework.js, isComplete).
+    return {"IsComplete": True, "Data": outcome.attributes}
 
 
 def _wait() -> timedelta | None:
