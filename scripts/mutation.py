@@ -56,6 +56,9 @@ TESTS = ["test_lifecycle.py", "test_monitor.py", "test_destination.py", "test_pr
          "test_registry_handlers.py", "test_crhelper_entry.py", "test_provider_contract.py", "test_simulator.py",
          "test_verification.py", "test_schema_rules.py", "test_cli.py", "test_reconciliation.py",
          "test_registry_verification.py", "test_archive_verification.py", "test_verified_window.py"]
+RUN_TESTS = TESTS
+"""The test files of this run (--tests): a run of modules that only some of them reach spares the rest's stats. A
+file left out can only let a mutant survive, never count one as caught."""
 # Exit codes as mutmut records them (mutmut.stats.status_by_exit_code), reduced to what the report counts.
 CAUGHT = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout",
           37: "killed"}
@@ -90,7 +93,7 @@ def stage(modules: list[str]) -> None:
             shutil.copytree(source, STAGE / name)
         elif source.exists():
             shutil.copy2(source, STAGE / name)
-    tests = ", ".join(json.dumps(f"tests/{t}") for t in TESTS)
+    tests = ", ".join(json.dumps(f"tests/{t}") for t in RUN_TESTS)
     files = ", ".join(json.dumps(f"src/trail_import_handler/{m.replace('.', '/')}.py") for m in modules)
     (STAGE / "pyproject.toml").write_text(f"""\
 [tool.pytest.ini_options]
@@ -141,7 +144,7 @@ def without_cdk() -> None:
     unimported. mutmut forks its workers from the process that ran the tests, and waits for whichever child ends
     first: the Node that importing aws_cdk starts is a child too, and when it ends the run stops."""
     env = _env()
-    tests = [f"tests/{t}" for t in TESTS]
+    tests = [f"tests/{t}" for t in RUN_TESTS]
     # The fixtures synthesize: setting up every test once, in a process of its own, makes every file.
     made = subprocess.run([sys.executable, "-m", "pytest", "--setup-only", "-q", *tests], cwd=STAGE,
                           env={**env, "PYTHONPATH": f"src{os.pathsep}{ROOT / 'constructs'}"},
@@ -223,7 +226,7 @@ def remember(modules: list[str], rejected: set[str] | None = None) -> None:
 def run(modules: list[str], results: dict[str, Any]) -> dict[str, Any]:
     """Run mutmut over ``modules`` in the staging tree, resuming from their kept results; each module's counts and
     survivors."""
-    commit = _head()
+    commit = _head() + ("" if RUN_TESTS == TESTS else f" (tests: {' '.join(RUN_TESTS)})")
     stage(modules)
     resumed = set(restore(modules))
     without_cdk()
@@ -437,12 +440,16 @@ def main() -> int:
                         help="run the last run's survivors of MODULES again against today's tests")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help="with --rerun-survivors: only the survivors whose names contain one of these")
+    parser.add_argument("--tests", nargs="+", metavar="FILE", choices=TESTS,
+                        help="only these of the test files (those that reach MODULES, say; mutmut-stats.json in the "
+                             "staging tree tells which)")
     parser.add_argument("--stage", type=Path,
                         help="the staging tree (default build/mutation): a second one keeps the first run's mutants "
                              "for --rerun-survivors while another run goes on")
     args = parser.parse_args()
-    global STAGE
+    global STAGE, RUN_TESTS
     STAGE = args.stage.resolve() if args.stage else STAGE
+    RUN_TESTS = args.tests or TESTS
     DOCS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.collect:
