@@ -166,9 +166,14 @@ class Engine:
             if not queued:
                 return None
             status, code = queued.pop(0)
-        return AWSResponse("https://aws.amazon.com", status, HTTPHeaders(), None), {
-            "Error": {"Code": code, "Message": f"{code} (a fault of the test)"},
-            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}
+        return faulted(status, code)
+
+
+def faulted(status: int, code: str) -> tuple[AWSResponse, dict[str, Any]]:
+    """A service's error answer, as a before-call handler returns it in botocore's stead."""
+    return AWSResponse("https://aws.amazon.com", status, HTTPHeaders(), None), {
+        "Error": {"Code": code, "Message": f"{code} (a fault of the test)"},
+        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}
 
 
 @contextmanager

@@ -12,13 +12,12 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from cloudtrail_lake_import.testing import (
     IamEnforcement,
     SignedArchive,
 )
-from tests.engine import Engine, running
+from tests.engine import Engine, faulted, running
 from tests.syntheses import kept
 from trail_import_handler import clients, clock, verification_provider
 from trail_import_handler.errors import ImportResourceError
@@ -113,14 +112,11 @@ class Deploy:
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.requests.append((model.name, dict(params)))
 
-    def _fault(self, model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    def _fault(self, model: Any, **_: Any) -> Any:
         queued = self.faults.get(model.name)
         if not queued:
             return None
-        status, code = queued.pop(0)
-        return AWSResponse("https://states.amazonaws.com", status, HTTPHeaders(), None), {
-            "Error": {"Code": code, "Message": f"{code} (a fault of the test)"},
-            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}
+        return faulted(*queued.pop(0))
 
     def _request(self, request_type: str, props: dict[str, Any], physical_id: str | None = None) -> dict[str, Any]:
         request = {"RequestType": request_type, "RequestId": f"request-{time.monotonic_ns()}",
