@@ -177,6 +177,9 @@ def test_a_finished_report_of_the_same_source_and_window_is_accepted_without_run
     assert again["PhysicalResourceId"] == first["ReportUri"]
     assert {k: again[k] for k in ("DigestsVerified", "LogFilesVerified", "EventsInWindow")} == \
         {k: first[k] for k in ("DigestsVerified", "LogFilesVerified", "EventsInWindow")}
+    # The same source written with a trailing slash.
+    assert deploy.create(AcceptReport=first["ReportUri"], Source="s3://trail-logs/")["PhysicalResourceId"] == \
+        first["ReportUri"]
     assert len(boto3.client("stepfunctions", region_name=REGION).list_executions(
         stateMachineArn=deploy.machine)["executions"]) == runs
 
@@ -210,6 +213,11 @@ def test_the_report_of_an_archive_that_is_not_intact_is_refused_as_its_run_was(d
     ({"Regions": ["us-east-1"]}, "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
      "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z, regions us-east-1"),
     ({"Accounts": [ACCOUNT, "444455556666"], "Regions": ["us-east-1"]},
+     "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
+     f"s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z, accounts {ACCOUNT}, 444455556666, regions "
+     "us-east-1"),
+    # A list written as one comma-separated string, as a template may give it.
+    ({"Accounts": f"{ACCOUNT},444455556666", "Regions": "us-east-1"},
      "s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z",
      f"s3://trail-logs for 2024-03-01T00:00:00Z to 2024-03-03T00:00:00Z, accounts {ACCOUNT}, 444455556666, regions "
      "us-east-1")])
@@ -246,11 +254,24 @@ def test_deleting_the_resource_stops_a_verification_that_still_runs(deploy: Depl
      "StartTime (2024-03-03T00:00:00Z) must be before EndTime (2024-03-03T00:00:00Z)"),
     ({"AcceptReport": "s3://reports/report.json"},
      "AcceptReport must be s3://REPORT_BUCKET/verifications/RUN/report.json, the report of a finished "
-     "verification; got 's3://reports/report.json'")])
-def test_a_bad_property_is_refused_naming_it_and_nothing_starts(deploy: Deploy, changes: dict[str, Any],
+     "verification; got 's3://reports/report.json'"),
+    ({"AcceptReport": "s3://" + "r" * 300}, "AcceptReport must be s3://REPORT_BUCKET/verifications/RUN/report.json, "
+     f"the report of a finished verification; got {'s3://' + 'r' * 195!r}"),
+    ({"StateMachineArn": "CloudTrailLakeVerification-Archive"},
+     "StateMachineArn must be a state machine ARN; got 'CloudTrailLakeVerification-Archive'"),
+    ({"EndTime": "2024-03-03"}, "EndTime must be a UTC time such as 2024-01-01T00:00:00Z; got '2024-03-03'"),
+    # A value is quoted up to its first 200 characters.
+    ({"EndTime": "2" * 300}, f"EndTime must be a UTC time such as 2024-01-01T00:00:00Z; got {'2' * 200!r}"),
+    ({"Accounts": [123456789012]}, "Accounts must be a list of strings; got [123456789012]"),
+    ({"Regions": {"us-east-1": True}}, "Regions must be a list of strings; got {'us-east-1': True}"),
+    (None, "ResourceProperties must be an object")])
+def test_a_bad_property_is_refused_naming_it_and_nothing_starts(deploy: Deploy, changes: dict[str, Any] | None,
                                                                message: str) -> None:
+    request = deploy._request("Create", {**deploy.props, **changes} if changes is not None else {})
+    if changes is None:
+        request["ResourceProperties"] = "StateMachineArn=..."
     with pytest.raises(ImportResourceError) as refused:
-        deploy.call(verification_provider.on_event, deploy._request("Create", {**deploy.props, **changes}))
+        deploy.call(verification_provider.on_event, request)
     assert str(refused.value) == message
     assert boto3.client("stepfunctions", region_name=REGION).list_executions(
         stateMachineArn=deploy.machine)["executions"] == []
