@@ -386,3 +386,25 @@ def test_deleting_a_verification_step_functions_no_longer_keeps_succeeds(deploy:
     gone = f"{deploy.machine.replace(':stateMachine:', ':execution:')}:cfn-request-long-ago"
     assert deploy.delete(gone) == {"PhysicalResourceId": gone}
     assert [operation for operation, _ in deploy.requests] == ["DescribeExecution"]
+
+
+def test_the_report_of_many_problems_is_refused_with_as_many_of_its_first_as_fit_in_the_reason(deploy: Deploy) -> None:
+    archive = _archive(deploy)
+    for key in archive.log_keys[5:45]:
+        archive.delete(key)
+    with pytest.raises(ImportResourceError) as failed:
+        deploy.create()
+    report = str(failed.value).split(" problem(s) in ", 1)[1].split(". It is not imported.", 1)[0]
+    bucket, key = report.removeprefix("s3://").split("/", 1)
+    problems = json.loads(boto3.client("s3", region_name=REGION).get_object(
+        Bucket=bucket, Key=key)["Body"].read())["report"]["problems"]
+    every = [f"- {p['key']}: {p['message']}" for p in problems]
+    with pytest.raises(ImportResourceError) as refused:
+        deploy.create(AcceptReport=report)
+    reason = str(refused.value)
+    head, *lines = reason.split("\n")
+    assert head == f"The archive s3://trail-logs is not intact: 40 problem(s) in {report}. It is not imported. First:"
+    # The report's first problems, in its order, as many as fit in 2,500 bytes, which the framework's answer
+    # keeps under CloudFormation's 4 KB; one more would not fit.
+    assert lines == every[:len(lines)]
+    assert len(reason.encode()) <= 2500 < len(f"{reason}\n{every[len(lines)]}".encode())
