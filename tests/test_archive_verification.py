@@ -267,15 +267,24 @@ def test_a_report_bucket_in_another_region_is_refused_at_the_plan(engine: Engine
     assert _pieces_verified(engine) == 0
 
 
+# Throttling; any 5xx, with a code on the list or not; a listed code whatever its status.
+@pytest.mark.parametrize("fault", [(503, "SlowDown"), (500, "InternalFailure"), (400, "RequestTimeout")])
 def test_a_piece_that_meets_throttling_past_botocores_retries_is_verified_on_the_state_machines_retry(
-        engine: Engine) -> None:
+        engine: Engine, fault: tuple[int, str]) -> None:
     _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
-    engine.faults["s3.GetObject"] = [(503, "SlowDown")]
+    engine.faults["s3.GetObject"] = [fault]
     summary = _summary(engine.run(engine.state_machine(), WINDOW))
     assert summary["intact"] is True
     assert summary["digestsVerified"] == 49
     # Two pieces, one of them twice.
     assert _pieces_verified(engine) == 3
+
+
+@pytest.mark.parametrize("template", [{"source_bucket_name": "no-such-logs"}], indirect=True)
+def test_a_source_bucket_that_does_not_exist_is_refused_naming_it(engine: Engine) -> None:
+    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
+        "Bucket no-such-logs does not exist (ListObjectsV2): check the source and the report bucket.")
+    assert _pieces_verified(engine) == 0
 
 
 def test_a_denied_read_fails_the_run_naming_the_call_and_is_not_retried(engine: Engine) -> None:

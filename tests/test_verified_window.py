@@ -121,6 +121,8 @@ class Deploy:
     def _request(self, request_type: str, props: dict[str, Any], physical_id: str | None = None) -> dict[str, Any]:
         request = {"RequestType": request_type, "RequestId": f"request-{time.monotonic_ns()}",
                    "LogicalResourceId": self.logical, "ResourceType": "Custom::CloudTrailLakeArchiveVerification",
+                   "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
+                                  "arn%3Aaws%3Acloudformation?X-Amz-Signature=secret",
                    "ResourceProperties": props}
         if physical_id:
             request["PhysicalResourceId"] = physical_id
@@ -408,3 +410,21 @@ def test_the_report_of_many_problems_is_refused_with_as_many_of_its_first_as_fit
     # keeps under CloudFormation's 4 KB; one more would not fit.
     assert lines == every[:len(lines)]
     assert len(reason.encode()) <= 2500 < len(f"{reason}\n{every[len(lines)]}".encode())
+
+
+def test_the_log_names_each_request_and_its_resource_and_never_holds_the_response_url(
+        deploy: Deploy, caplog: pytest.LogCaptureFixture) -> None:
+    _archive(deploy)
+    caplog.set_level("INFO")
+    execution = deploy.create()["PhysicalResourceId"]
+    deploy.delete(execution)
+    records = [r for r in caplog.records if r.name == "trail_import_handler.verification_provider"]
+    seen = [(r.getMessage(), r.__dict__.get("request_type"), r.__dict__.get("logical_resource_id"),
+             r.__dict__.get("physical_id")) for r in records]
+    assert seen[0] == ("on_event", "Create", deploy.logical, None)
+    assert set(seen[1:-2]) == {("is_complete", "Create", deploy.logical, execution)}
+    assert seen[-2:] == [("on_event", "Delete", deploy.logical, execution),
+                         ("is_complete", "Delete", deploy.logical, execution)]
+    # The presigned ResponseURL is a secret: no record carries it.
+    assert not any("ResponseURL" in str(r.__dict__) or "cloudformation-custom-resource-response" in str(r.__dict__)
+                   for r in records)
