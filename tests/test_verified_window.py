@@ -135,6 +135,14 @@ def deploy(template: dict[str, Any]) -> Iterator[Deploy]:
         yield Deploy(engine)
 
 
+def _failed_create(deploy: Deploy) -> tuple[str, str]:
+    """A Create that fails as its archive is not intact: the reason, and the report it names."""
+    with pytest.raises(ImportResourceError) as failed:
+        deploy.create()
+    reason = str(failed.value)
+    return reason, reason.split(" problem(s) in ", 1)[1].split(". It is not imported.", 1)[0]
+
+
 def _archive(deploy: Deploy) -> SignedArchive:
     archive = SignedArchive(boto3.client("s3", region_name=REGION), BUCKET)
     deploy.engine.simulator.public_keys.append(archive.key.entry())
@@ -159,9 +167,7 @@ def test_an_archive_that_is_not_intact_fails_the_resource_naming_its_first_probl
     archive = _archive(deploy)
     for key in archive.log_keys[10:40]:
         archive.delete(key)
-    with pytest.raises(ImportResourceError) as failed:
-        deploy.create()
-    reason = str(failed.value)
+    reason, _ = _failed_create(deploy)
     assert reason.startswith("The archive s3://trail-logs is not intact: 30 problem(s) in s3://verificationreports"
                              "205f6937/verifications/cfn-request-")
     assert f"- {archive.log_keys[10]}: A log file a digest names is not in the bucket" in reason
@@ -192,10 +198,8 @@ def test_the_report_of_an_archive_that_is_not_intact_is_refused_as_its_run_was(d
     # The digests end ten hours before the window does: a problem of the account and region, with no object.
     archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 41)
     archive.delete(archive.log_keys[12])
-    with pytest.raises(ImportResourceError) as failed:
-        deploy.create()
-    report = str(failed.value).split(" problem(s) in ", 1)[1].split(". It is not imported.", 1)[0]
-    head, *lines = str(failed.value).split("\n")
+    reason, report = _failed_create(deploy)
+    head, *lines = reason.split("\n")
     assert head == f"The archive s3://trail-logs is not intact: 2 problem(s) in {report}. It is not imported. First:"
     assert lines[0].startswith(f"- {ACCOUNT} {REGION}: No digest accounts for 2024-03-02T")
     assert lines[0].endswith(" to 2024-03-03T00:00:00Z: digests were deleted, or CloudTrail has not delivered them "
@@ -204,7 +208,7 @@ def test_the_report_of_an_archive_that_is_not_intact_is_refused_as_its_run_was(d
                         "moved. Restore it, or the import will lack its events.")
     with pytest.raises(ImportResourceError) as refused:
         deploy.create(AcceptReport=report)
-    assert str(refused.value) == str(failed.value)
+    assert str(refused.value) == reason
 
 
 @pytest.mark.parametrize(("changes", "theirs", "ours"), [
@@ -394,9 +398,7 @@ def test_the_report_of_many_problems_is_refused_with_as_many_of_its_first_as_fit
     archive = _archive(deploy)
     for key in archive.log_keys[5:45]:
         archive.delete(key)
-    with pytest.raises(ImportResourceError) as failed:
-        deploy.create()
-    report = str(failed.value).split(" problem(s) in ", 1)[1].split(". It is not imported.", 1)[0]
+    _, report = _failed_create(deploy)
     bucket, key = report.removeprefix("s3://").split("/", 1)
     problems = json.loads(boto3.client("s3", region_name=REGION).get_object(
         Bucket=bucket, Key=key)["Body"].read())["report"]["problems"]
