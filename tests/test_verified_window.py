@@ -76,9 +76,14 @@ class Deploy:
                                                  and engine.deployment.resources[k]["Type"]
                                                  == "AWS::StepFunctions::StateMachine"))
 
-    def create(self, **changes: Any) -> dict[str, Any]:
+    def create(self, request_id: str | None = None, **changes: Any) -> dict[str, Any]:
         """Create as the framework runs it; the Data and the physical id, or the raised failure."""
-        return self._run(self._request("Create", {**self.props, **changes}))
+        return self._run(self._request("Create", {**self.props, **changes}, request_id=request_id))
+
+    def update(self, physical_id: str, **changes: Any) -> dict[str, Any]:
+        """Update as the framework runs it: CloudFormation sends one when a property changed."""
+        request = self._request("Update", {**self.props, **changes}, physical_id)
+        return self._run({**request, "OldResourceProperties": self.props})
 
     def delete(self, physical_id: str) -> dict[str, Any]:
         """Delete as the framework runs it: is_complete follows on_event for a Delete too."""
@@ -118,8 +123,9 @@ class Deploy:
             return None
         return faulted(*queued.pop(0))
 
-    def _request(self, request_type: str, props: dict[str, Any], physical_id: str | None = None) -> dict[str, Any]:
-        request = {"RequestType": request_type, "RequestId": f"request-{time.monotonic_ns()}",
+    def _request(self, request_type: str, props: dict[str, Any], physical_id: str | None = None, *,
+                 request_id: str | None = None) -> dict[str, Any]:
+        request = {"RequestType": request_type, "RequestId": request_id or f"request-{time.monotonic_ns()}",
                    "LogicalResourceId": self.logical, "ResourceType": "Custom::CloudTrailLakeArchiveVerification",
                    "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
                                   "arn%3Aaws%3Acloudformation?X-Amz-Signature=secret",
@@ -161,6 +167,31 @@ def test_a_verified_window_completes_with_the_archives_counts_as_its_attributes(
     mine = [d for d in deploy.engine.world.decisions if d.request.principal == deploy.role]
     assert {d.request.action for d in mine} == {"states:StartExecution", "states:DescribeExecution"}
     assert all(d.allowed for d in mine)
+
+
+def test_a_changed_window_is_verified_again_in_a_run_of_its_own(deploy: Deploy) -> None:
+    _archive(deploy)
+    first = deploy.create()
+    # CloudFormation sends an Update when a property changed: here the window ends a day earlier.
+    changed = deploy.update(first["PhysicalResourceId"], EndTime="2024-03-02T00:00:00Z")
+    assert changed["PhysicalResourceId"] != first["PhysicalResourceId"]
+    # 24 hours of 3 events, and the 25 digests and log files from 23:07 the day before.
+    assert {k: changed[k] for k in ("DigestsVerified", "LogFilesVerified", "EventsInWindow", "Problems")} == \
+        {"DigestsVerified": "25", "LogFilesVerified": "25", "EventsInWindow": "72", "Problems": "0"}
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    assert json.loads(sfn.describe_execution(executionArn=changed["PhysicalResourceId"])["input"]) == {
+        "start": "2024-03-01T00:00:00Z", "end": "2024-03-02T00:00:00Z", "accounts": [], "regions": []}
+    assert len(sfn.list_executions(stateMachineArn=deploy.machine)["executions"]) == 2
+
+
+def test_any_request_id_names_a_run_step_functions_accepts(deploy: Deploy) -> None:
+    _archive(deploy)
+    # A run's name is at most 80 characters, and StartExecution refuses white space, / and : in it; only
+    # letters, digits, - and _ keep it usable in CloudWatch Logs (StartExecution's API reference). Every other
+    # character becomes -, and the name is cut at 80.
+    data = deploy.create(request_id="Deploy/Stack:1 Ab_" + "c" * 90)
+    assert data["PhysicalResourceId"] == f"{deploy.machine.replace(':stateMachine:', ':execution:')}:" \
+        f"cfn-Deploy-Stack-1-Ab_{'c' * 58}"
 
 
 def test_an_archive_that_is_not_intact_fails_the_resource_naming_its_first_problems(deploy: Deploy) -> None:
@@ -412,6 +443,46 @@ def test_the_report_of_many_problems_is_refused_with_as_many_of_its_first_as_fit
     # keeps under CloudFormation's 4 KB; one more would not fit.
     assert lines == every[:len(lines)]
     assert len(reason.encode()) <= 2500 < len(f"{reason}\n{every[len(lines)]}".encode())
+
+
+def test_a_reason_filled_to_its_last_byte_keeps_every_problem_and_one_byte_more_drops_the_last(
+        deploy: Deploy) -> None:
+    _archive(deploy)
+    report = deploy.create()["ReportUri"]
+    bucket, key = report.removeprefix("s3://").split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    written = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def refused(run: str, texts: list[str]) -> str:
+        # A report written by hand for this window, its problems' sentences of chosen lengths.
+        problems = [{"key": f"k{i}", "account": ACCOUNT, "region": REGION, "message": text}
+                    for i, text in enumerate(texts)]
+        at = f"verifications/{run}/report.json"
+        s3.put_object(Bucket=bucket, Key=at, Body=json.dumps(
+            {"request": written["request"], "report": {**written["report"], "problems": problems}}).encode())
+        with pytest.raises(ImportResourceError) as failed:
+            deploy.create(AcceptReport=f"s3://{bucket}/{at}")
+        return str(failed.value)
+
+    def head(run: str, problems: int) -> str:
+        return (f"The archive s3://trail-logs is not intact: {problems} problem(s) in "
+                f"s3://{bucket}/verifications/{run}/report.json. It is not imported. First:")
+
+    # Six lines "- kI: SENTENCE" after the head, one newline before each, to exactly 2,500 bytes.
+    room = 2500 - len(head("fills-2500", 6))
+    sizes = [room // 6 - 7] * 5
+    sizes.append(room - sum(size + 7 for size in sizes) - 7)
+    texts = ["x" * size for size in sizes]
+    lines = [f"- k{i}: {text}" for i, text in enumerate(texts)]
+    exact = refused("fills-2500", texts)
+    assert exact == "\n".join([head("fills-2500", 6), *lines])
+    assert len(exact.encode()) == 2500
+    # One byte more, and the last problem does not fit: the reason names the five before it.
+    longer = refused("fills-2501", [*texts[:5], texts[5] + "x"])
+    assert longer == "\n".join([head("fills-2501", 6), *lines[:5]])
+    # A problem of 401 characters is cut to 400, saying so.
+    cut = refused("cut-at-400", ["y" * 397])
+    assert cut == "\n".join([head("cut-at-400", 1), f"- k0: {'y' * 393}..."])
 
 
 def test_the_log_names_each_request_and_its_resource_and_never_holds_the_response_url(

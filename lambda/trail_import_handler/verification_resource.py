@@ -91,14 +91,10 @@ class VerificationProperties:
 
 @dataclass(frozen=True)
 class Outcome:
-    """Where a request stands: the physical id, and the attributes once it is done."""
+    """Where a request stands: the physical id, and the attributes once it is done (none for a Delete)."""
 
     physical_id: str
     attributes: dict[str, str] | None = None
-
-    @property
-    def complete(self) -> bool:
-        return self.attributes is not None
 
 
 def begin(sfn: Any, s3: Any, request_type: str, props: Any, *, request_id: str, physical_id: str,
@@ -106,12 +102,13 @@ def begin(sfn: Any, s3: Any, request_type: str, props: Any, *, request_id: str, 
     """Act on a request: start (or accept) the verification, or stop it."""
     if request_type == "Delete":
         _stop(sfn, physical_id, wait)
-        return Outcome(physical_id, {})
+        return Outcome(physical_id)
     if request_type not in ("Create", "Update"):
         raise ImportResourceError(f"RequestType must be Create, Update or Delete; got {request_type!r}")
     properties = VerificationProperties.parse(props)
     if properties.accept_report:
         return Outcome(properties.accept_report, accepted(s3, properties))
+    # StartExecution's name: 1-80 characters, and only these keep it usable in CloudWatch Logs (its API reference).
     name = re.sub(r"[^A-Za-z0-9_-]", "-", f"cfn-{request_id}")[:80]
     return Outcome(start(sfn, properties.state_machine_arn, name, properties.request))
 
@@ -165,7 +162,7 @@ def check(sfn: Any, physical_id: str, *, source: str | None = None) -> Outcome:
             f"The verification {physical_id} proved {verified or 'an unnamed source'}, not {source.rstrip('/')}: "
             "its state machine is another ArchiveVerification's. Give the state machine of an ArchiveVerification "
             "of this source.")
-    return Outcome(physical_id, _attributes(summary, physical_id))
+    return Outcome(physical_id, _attributes(summary))
 
 
 def stop(sfn: Any, physical_id: str) -> None:
@@ -198,7 +195,7 @@ def accepted(s3: Any, properties: VerificationProperties) -> dict[str, str]:
                "problems": len(report.get("problems") or []), "reportUri": properties.accept_report,
                "firstProblems": [f"{p['key'] or p['account'] + ' ' + p['region']}: {p['message']}"
                                  for p in report.get("problems") or []]}
-    return _attributes(summary, properties.accept_report)
+    return _attributes(summary)
 
 
 def timed_out(physical_id: str, waited: str) -> ImportResourceError:
@@ -210,11 +207,12 @@ def timed_out(physical_id: str, waited: str) -> ImportResourceError:
         "report bucket) and deploy again, or use the registry type, whose create waits up to 36 hours.")
 
 
-def _attributes(summary: dict[str, Any], where: str) -> dict[str, str]:
+def _attributes(summary: dict[str, Any]) -> dict[str, str]:
+    # The summary is the state machine's output (archive_verification.summarize) or an accepted report's, built
+    # alike; a run of another source never gets here (check).
     if not summary.get("intact"):
-        problems = int(summary.get("problems") or 0)
-        head = (f"The archive {summary.get('source', '')} is not intact: {problems} problem(s) in "
-                f"{summary.get('reportUri', where)}. It is not imported. First:")
+        head = (f"The archive {summary['source']} is not intact: {summary['problems']} problem(s) in "
+                f"{summary['reportUri']}. It is not imported. First:")
         lines, used = [], len(head.encode())
         for line in summary.get("firstProblems") or []:
             text = shorten(str(line), 400)
