@@ -318,9 +318,42 @@ def test_a_verification_of_another_source_than_the_resource_names_is_refused(dep
     _archive(deploy)
     # The state machine verifies its own ArchiveVerification's source, whatever Source the resource gives.
     with pytest.raises(ImportResourceError) as refused:
-        deploy.create(Source="s3://trail-logs/other")
-    assert "proved s3://trail-logs, not s3://trail-logs/other: its state machine is another ArchiveVerification's" \
-        in str(refused.value)
+        deploy.create(Source="s3://trail-logs/other/")
+    (run,) = boto3.client("stepfunctions", region_name=REGION).list_executions(
+        stateMachineArn=deploy.machine)["executions"]
+    assert str(refused.value) == (
+        f"The verification {run['executionArn']} proved s3://trail-logs, not s3://trail-logs/other: its state "
+        "machine is another ArchiveVerification's. Give the state machine of an ArchiveVerification of this source.")
+    # Its own source, written with a trailing slash, is the same source.
+    assert deploy.create(Source="s3://trail-logs/")["Problems"] == "0"
+
+
+def test_a_state_machine_the_provider_may_not_start_is_refused_saying_which_it_may(deploy: Deploy) -> None:
+    _archive(deploy)
+    other = deploy.machine.replace(":stateMachine:", ":stateMachine:Other-")
+    with pytest.raises(ImportResourceError) as denied:
+        deploy.create(StateMachineArn=other)
+    assert str(denied.value).startswith(f"StartExecution of {other} failed with AccessDeniedException: ")
+    assert str(denied.value).endswith(
+        ": the caller may not start it. A VerifiedWindow's provider may start its own ArchiveVerification's state "
+        "machine; the registry type's execution role those that ResourceTypeRegistration's "
+        "verification_state_machine_names names.")
+    # An error without advice of its own is given as Step Functions gave it.
+    deploy.faults["StartExecution"] = [(400, "InvalidExecutionInput")]
+    with pytest.raises(ImportResourceError) as refused:
+        deploy.create()
+    assert str(refused.value) == (f"StartExecution of {deploy.machine} failed with InvalidExecutionInput: "
+                                  "InvalidExecutionInput (a fault of the test)")
+
+
+def test_a_window_without_events_completes_with_none_counted(deploy: Deploy) -> None:
+    archive = SignedArchive(boto3.client("s3", region_name=REGION), BUCKET)
+    deploy.engine.simulator.public_keys.append(archive.key.entry())
+    # A trail that delivered its hourly files with no events in them.
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6, events_per_log=0)
+    data = deploy.create()
+    assert {k: data[k] for k in ("DigestsVerified", "LogFilesVerified", "EventsInWindow", "Problems")} == \
+        {"DigestsVerified": "49", "LogFilesVerified": "49", "EventsInWindow": "0", "Problems": "0"}
 
 
 def test_a_run_that_fails_fails_the_resource_with_the_verifiers_own_words(deploy: Deploy) -> None:

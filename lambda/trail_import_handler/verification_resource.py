@@ -156,7 +156,7 @@ def check(sfn: Any, physical_id: str, *, source: str | None = None) -> Outcome:
     if status != "SUCCEEDED":
         raise ImportResourceError(f"The verification {physical_id} ended {status}: {_failure(answer)}")
     summary = json.loads(answer.get("output") or "{}")
-    verified = str(summary.get("source") or "").rstrip("/")
+    verified = str(summary.get("source") or "")  # the machine's source, stored without a trailing slash
     if source is not None and verified != source.rstrip("/"):
         raise ImportResourceError(
             f"The verification {physical_id} proved {verified or 'an unnamed source'}, not {source.rstrip('/')}: "
