@@ -21,6 +21,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -29,6 +30,7 @@ import botocore.handlers
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.response import StreamingBody
 from moto import mock_aws
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from cloudtrail_lake_import.testing import (
     MOTO_CONFIG,
@@ -70,6 +72,25 @@ def _invoke(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, An
 
 
 botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-call.lambda.Invoke", _invoke))
+
+_moto_stop = ExecutionWorker.stop
+
+
+def _stop_once_begun(worker: ExecutionWorker, stop_date: datetime, error: str | None, cause: str | None) -> None:
+    """moto's StopExecution, once the execution has begun.
+
+    moto begins an execution in a thread of its own, which sets the worker's environment; a StopExecution that
+    comes first meets none and fails ("'NoneType' object has no attribute 'set_stop'"), where Step Functions stops
+    any RUNNING execution. A rollback right after a Create is such a request, and whether it came first depended
+    on the machine's load.
+    """
+    deadline = time.monotonic() + 30
+    while worker.env is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _moto_stop(worker, stop_date, error, cause)
+
+
+ExecutionWorker.stop = _stop_once_begun  # type: ignore[method-assign,assignment]
 
 
 class Engine:
