@@ -287,6 +287,15 @@ def test_a_source_bucket_that_does_not_exist_is_refused_naming_it(engine: Engine
     assert _pieces_verified(engine) == 0
 
 
+def test_a_missing_bucket_s3_does_not_name_is_refused_naming_both_the_call_may_have_meant(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    engine.faults["s3.ListObjectsV2"] = [(404, "NoSuchBucket")]  # the fault's answer has no BucketName
+    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
+        "Bucket trail-logs or verificationreports205f6937 does not exist (ListObjectsV2): check the source and "
+        "the report bucket.")
+    assert [payload["step"] for _, payload in engine.invocations] == ["plan"]
+
+
 def test_a_denied_read_fails_the_run_naming_the_call_and_is_not_retried(engine: Engine) -> None:
     _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
     engine.faults["s3.ListObjectsV2"] = [(403, "AccessDenied")]

@@ -292,8 +292,10 @@ def _translated(error: ClientError, place: Place) -> Exception:
     operation = getattr(error, "operation_name", "a request")
     if _status(error) >= 500 or code in _TRANSIENT:
         return ArchiveUnavailable(f"{operation} failed with {code} after retries: {message}")
-    bucket = str(error.response.get("Error", {}).get("BucketName", "")) or place.bucket
     if code == "NoSuchBucket":
+        # S3 names the bucket in BucketName, which its error reference does not promise (ErrorResponses.html
+        # lists Code, Message, Resource and RequestId): without it, both buckets the call may have meant.
+        bucket = error.response.get("Error", {}).get("BucketName") or f"{place.bucket} or {place.reports}"
         return VerificationRefused(f"Bucket {bucket} does not exist ({operation}): check the source and the "
                                    "report bucket.")
     if code in ("AccessDenied", "AccessDeniedException"):
