@@ -101,6 +101,8 @@ def test_a_clean_archive_is_intact_and_counted_as_from_one_machine(engine: Engin
     report = _report(engine, summary)
     assert report["report"] == _whole(engine)
     assert report["request"] == {**WINDOW, "accounts": [], "regions": []}
+    assert sorted(report) == ["record", "report", "request", "run"]
+    assert report["run"] == "run-1"
     # Two slices of two days: one plan, four pieces, two roll-ups, one summary.
     steps = [payload["step"] for _, payload in engine.invocations]
     assert sorted(steps) == ["plan", "roll-up", "roll-up", "summarize", "verify", "verify", "verify", "verify"]
@@ -112,6 +114,7 @@ def test_a_clean_archive_is_intact_and_counted_as_from_one_machine(engine: Engin
     assert {k: kept[k] for k in ("source", "intact", "logFilesVerified", "eventsInWindow", "reportUri")} == {
         "source": "s3://trail-logs", "intact": True, "logFilesVerified": 2 * 49, "eventsInWindow": 2 * 48 * 3,
         "reportUri": summary["reportUri"]}
+    assert (kept["window"], kept["run"]) == ({**WINDOW, "accounts": [], "regions": []}, "run-1")
 
 
 def _verifier_role(engine: Engine) -> str:
@@ -302,6 +305,22 @@ def test_a_denied_read_fails_the_run_naming_the_call_and_is_not_retried(engine: 
     assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
         "ListObjectsV2 was denied (AccessDenied (a fault of the test)): the verifier's role, or the bucket or key "
         "policy of s3://trail-logs or s3://verificationreports205f6937, must allow it.")
+    assert [payload["step"] for _, payload in engine.invocations] == ["plan"]
+
+
+def test_a_denied_public_key_listing_fails_the_run_naming_the_call(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    engine.faults["cloudtrail.ListPublicKeys"] = [(400, "AccessDeniedException")]
+    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
+        "ListPublicKeys was denied (AccessDeniedException (a fault of the test)): the verifier's role, or the bucket "
+        "or key policy of s3://trail-logs or s3://verificationreports205f6937, must allow it.")
+
+
+def test_a_read_refused_for_another_reason_fails_the_run_in_s3s_words(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    engine.faults["s3.ListObjectsV2"] = [(400, "InvalidArgument")]
+    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
+        "ListObjectsV2 failed with InvalidArgument: InvalidArgument (a fault of the test)")
     assert [payload["step"] for _, payload in engine.invocations] == ["plan"]
 
 
