@@ -290,37 +290,30 @@ def test_a_source_bucket_that_does_not_exist_is_refused_naming_it(engine: Engine
     assert _pieces_verified(engine) == 0
 
 
-def test_a_missing_bucket_s3_does_not_name_is_refused_naming_both_the_call_may_have_meant(engine: Engine) -> None:
+_POLICIES = "the verifier's role, or the bucket or key policy of s3://trail-logs or s3://verificationreports205f6937"
+
+
+# Each fault's answer is botocore's once its retries gave up; none is retried by the state machine either.
+@pytest.mark.parametrize(("operation", "fault", "refusal"), [
+    pytest.param("s3.ListObjectsV2", (403, "AccessDenied"),
+                 f"ListObjectsV2 was denied (AccessDenied (a fault of the test)): {_POLICIES}, must allow it.",
+                 id="a denied read"),
+    pytest.param("cloudtrail.ListPublicKeys", (400, "AccessDeniedException"),
+                 f"ListPublicKeys was denied (AccessDeniedException (a fault of the test)): {_POLICIES}, must allow "
+                 "it.", id="a denied public key listing"),
+    # S3's error reference does not promise BucketName, and the fault's answer has none.
+    pytest.param("s3.ListObjectsV2", (404, "NoSuchBucket"),
+                 "Bucket trail-logs or verificationreports205f6937 does not exist (ListObjectsV2): check the source "
+                 "and the report bucket.", id="a missing bucket S3 does not name"),
+    pytest.param("s3.ListObjectsV2", (400, "InvalidArgument"),
+                 "ListObjectsV2 failed with InvalidArgument: InvalidArgument (a fault of the test)",
+                 id="a read refused for another reason"),
+])
+def test_a_call_the_plan_may_not_make_fails_the_run_naming_it_and_is_not_retried(
+        engine: Engine, operation: str, fault: tuple[int, str], refusal: str) -> None:
     _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
-    engine.faults["s3.ListObjectsV2"] = [(404, "NoSuchBucket")]  # the fault's answer has no BucketName
-    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
-        "Bucket trail-logs or verificationreports205f6937 does not exist (ListObjectsV2): check the source and "
-        "the report bucket.")
-    assert [payload["step"] for _, payload in engine.invocations] == ["plan"]
-
-
-def test_a_denied_read_fails_the_run_naming_the_call_and_is_not_retried(engine: Engine) -> None:
-    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
-    engine.faults["s3.ListObjectsV2"] = [(403, "AccessDenied")]
-    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
-        "ListObjectsV2 was denied (AccessDenied (a fault of the test)): the verifier's role, or the bucket or key "
-        "policy of s3://trail-logs or s3://verificationreports205f6937, must allow it.")
-    assert [payload["step"] for _, payload in engine.invocations] == ["plan"]
-
-
-def test_a_denied_public_key_listing_fails_the_run_naming_the_call(engine: Engine) -> None:
-    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
-    engine.faults["cloudtrail.ListPublicKeys"] = [(400, "AccessDeniedException")]
-    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
-        "ListPublicKeys was denied (AccessDeniedException (a fault of the test)): the verifier's role, or the bucket "
-        "or key policy of s3://trail-logs or s3://verificationreports205f6937, must allow it.")
-
-
-def test_a_read_refused_for_another_reason_fails_the_run_in_s3s_words(engine: Engine) -> None:
-    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
-    engine.faults["s3.ListObjectsV2"] = [(400, "InvalidArgument")]
-    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
-        "ListObjectsV2 failed with InvalidArgument: InvalidArgument (a fault of the test)")
+    engine.faults[operation] = [fault]
+    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == refusal
     assert [payload["step"] for _, payload in engine.invocations] == ["plan"]
 
 
