@@ -102,7 +102,7 @@ class Engine:
         self.world, self.simulator, self.region = world, simulator, region
         self.invocations: list[tuple[str, dict[str, Any]]] = []
         """Every invocation answered: the function's name and its payload."""
-        self.faults: dict[str, list[tuple[int, str]]] = {}
+        self.faults: dict[str, list[tuple[int, str] | tuple[int, str, dict[str, str]]]] = {}
         """Errors the functions' calls meet, by operation (``s3.GetObject``): each the HTTP status and error code
         of one call, in order; used up as they are met."""
         self.released = threading.Event()
@@ -186,15 +186,18 @@ class Engine:
             queued = self.faults.get(f"{model.service_model.endpoint_prefix}.{model.name}")
             if not queued:
                 return None
-            status, code = queued.pop(0)
-        return faulted(status, code)
+            status, code, *headers = queued.pop(0)
+        return faulted(status, code, *headers)
 
 
-def faulted(status: int, code: str) -> tuple[AWSResponse, dict[str, Any]]:
-    """A service's error answer, as a before-call handler returns it in botocore's stead."""
-    return AWSResponse("https://aws.amazon.com", status, HTTPHeaders(), None), {
+def faulted(status: int, code: str, headers: Mapping[str, str] | None = None) -> tuple[AWSResponse, dict[str, Any]]:
+    """A service's error answer, with ``headers``, as a before-call handler returns it in botocore's stead."""
+    sent = HTTPHeaders()
+    for name, value in (headers or {}).items():
+        sent[name] = value
+    return AWSResponse("https://aws.amazon.com", status, sent, None), {
         "Error": {"Code": code, "Message": f"{code} (a fault of the test)"},
-        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}
+        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": dict(headers or {})}}
 
 
 @contextmanager

@@ -18,7 +18,9 @@ from cloudtrail_lake_import.testing import (
 )
 from tests.engine import Engine, running
 from tests.syntheses import kept
+from trail_import_handler.archive_verification import first_problems
 from trail_import_handler.verification import Archive, PublicKeys, verify
+from trail_import_handler.verification.report import Finding, Report
 
 ACCOUNT, REGION, BUCKET = "111122223333", "us-east-1", "trail-logs"
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -98,7 +100,14 @@ def test_a_clean_archive_is_intact_and_counted_as_from_one_machine(engine: Engin
         (2 * 49, 2 * 49, 2 * 48 * 3)
     assert summary["problems"] == 0
     assert summary["firstProblems"] == []
+    assert (summary["window"], summary["notices"]) == ({**WINDOW, "accounts": [], "regions": []}, 0)
     report = _report(engine, summary)
+    # Stored as JSON for whoever opens it, without the whitespace a Map's thousands of reads would pay for.
+    bucket, key = summary["reportUri"].removeprefix("s3://").split("/", 1)
+    stored = boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)
+    assert stored["ContentType"] == "application/json"
+    body = stored["Body"].read()
+    assert body == json.dumps(json.loads(body), separators=(",", ":")).encode()
     assert report["report"] == _whole(engine)
     assert report["request"] == {**WINDOW, "accounts": [], "regions": []}
     assert sorted(report) == ["record", "report", "request", "run"]
@@ -115,6 +124,18 @@ def test_a_clean_archive_is_intact_and_counted_as_from_one_machine(engine: Engin
         "source": "s3://trail-logs", "intact": True, "logFilesVerified": 2 * 49, "eventsInWindow": 2 * 48 * 3,
         "reportUri": summary["reportUri"]}
     assert (kept["window"], kept["run"]) == ({**WINDOW, "accounts": [], "regions": []}, "run-1")
+
+
+def test_the_summary_names_as_many_first_problems_as_fit_its_budget_as_json() -> None:
+    found = [Finding("log-missing", f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2024/03/01/log-{n}.json.gz", ACCOUNT,
+                     REGION) for n in range(3)]
+    lines = [f"{f.key}: {f.message}" for f in found]
+    # What the three lines take in the summary's JSON, quotes and separators with them.
+    budget = len(json.dumps(lines).encode())
+    report = Report(f"s3://{BUCKET}", START, START + timedelta(days=1), problems=list(reversed(found)))
+    assert first_problems(report, budget) == lines
+    assert first_problems(report, budget - 1) == lines[:2]
+    assert first_problems(report, len(json.dumps(lines[:1]).encode())) == lines[:1]
 
 
 def _verifier_role(engine: Engine) -> str:
@@ -240,6 +261,62 @@ def test_a_window_without_digests_is_refused_naming_it(engine: Engine, window: d
     assert _pieces_verified(engine) == 0
 
 
+# The archive's digests, each an hour long, end at 22:07:13 on Feb 29, 23:07:13, and so on to 09:07:13 on Mar 1. A
+# digest covers a window when it ends inside it, or within the two hours after it that the window's last log files
+# take.
+@pytest.mark.parametrize(("window", "covered"), [
+    pytest.param({"start": "2024-03-01T09:07:13Z", "end": "2024-03-02T00:00:00Z"}, False,
+                 id="starting as the last digest ends"),
+    pytest.param({"start": "2024-02-29T00:00:00Z", "end": "2024-02-29T20:07:13Z"}, True,
+                 id="ending two hours before the first digest ends"),
+    pytest.param({"start": "2024-02-29T00:00:00Z", "end": "2024-02-29T20:07:12Z"}, False,
+                 id="ending a second earlier"),
+    pytest.param({"start": "2024-03-01T02:00:00Z", "end": "2024-03-01T06:00:00Z"}, True,
+                 id="some hours of one day"),
+])
+def test_a_window_is_refused_only_when_no_digest_covers_it(
+        engine: Engine, window: dict[str, str], covered: bool) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 12)
+    answer = engine.run(engine.state_machine(), window)
+    if covered:
+        assert answer["status"] == "SUCCEEDED", answer.get("cause")
+        assert _pieces_verified(engine) == 1
+    else:
+        assert _refusal(answer).startswith("No digest in s3://trail-logs")
+        assert _pieces_verified(engine) == 0
+
+
+def test_a_log_file_no_digest_names_is_found_by_the_piece_of_its_day(engine: Engine) -> None:
+    archive = _archive(engine)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    unnamed = archive.add_unnamed_log(ACCOUNT, REGION, START + timedelta(hours=30, minutes=20))
+    summary = _summary(engine.run(engine.state_machine(), WINDOW))
+    assert (summary["intact"], summary["problems"]) == (False, 1)
+    assert summary["firstProblems"][0].startswith(f"{unnamed}: ")
+
+
+def test_a_quiet_region_whose_digests_name_no_log_file_is_verified_by_its_digests(engine: Engine) -> None:
+    archive = _archive(engine)
+    archive.write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    archive.write([ACCOUNT], ["eu-north-1"], START - timedelta(hours=3), 48 + 6, logs_per_hour=0)
+    summary = _summary(engine.run(engine.state_machine(), WINDOW))
+    assert summary["intact"] is True
+    assert (summary["digestsVerified"], summary["logFilesVerified"]) == (2 * 49, 49)
+
+
+def test_each_day_of_the_window_is_a_piece_with_its_report_under_that_day(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 72 + 6)
+    window = {"start": "2024-03-01T00:00:00Z", "end": "2024-03-04T00:00:00Z"}
+    summary = _summary(engine.run(engine.state_machine(), window))
+    assert (summary["intact"], summary["digestsVerified"]) == (True, 73)
+    assert _pieces_verified(engine) == 3
+    bucket = summary["reportUri"].removeprefix("s3://").split("/", 1)[0]
+    pieces = f"verifications/run-1/pieces/{ACCOUNT}/{REGION}/"
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=bucket, Prefix=pieces)
+    assert [item["Key"] for item in listed["Contents"]] == [
+        f"{pieces}2024-03-01.json", f"{pieces}2024-03-02.json", f"{pieces}2024-03-03.json"]
+
+
 @pytest.mark.parametrize(("request_", "message"), [
     ({"start": "2024-03-01", "end": "2024-03-02T00:00:00Z"},
      "start must be a UTC time such as 2024-01-01T00:00:00Z; got '2024-03-01'"),
@@ -268,6 +345,23 @@ def test_a_report_bucket_in_another_region_is_refused_at_the_plan(engine: Engine
         "The report bucket reports-in-ireland is in eu-west-1, not in us-east-1 with the verification: give "
         "ArchiveVerification a report bucket of its own region.")
     assert _pieces_verified(engine) == 0
+
+
+# botocore's redirector follows a 301 itself where it can; where the answer reaches the plan (a client of its own
+# endpoint, say), S3's x-amz-bucket-region header still names the bucket's region.
+def test_a_report_bucket_whose_region_comes_only_in_a_redirect_is_refused_at_the_plan(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 12)
+    engine.faults["s3.HeadBucket"] = [(301, "PermanentRedirect", {"x-amz-bucket-region": "eu-west-1"})]
+    assert _refusal(engine.run(engine.state_machine(), WINDOW)) == (
+        "The report bucket verificationreports205f6937 is in eu-west-1, not in us-east-1 with the verification: "
+        "give ArchiveVerification a report bucket of its own region.")
+    assert _pieces_verified(engine) == 0
+
+
+def test_a_redirect_that_names_the_report_buckets_own_region_lets_the_run_go_on(engine: Engine) -> None:
+    _archive(engine).write([ACCOUNT], [REGION], START - timedelta(hours=3), 48 + 6)
+    engine.faults["s3.HeadBucket"] = [(301, "PermanentRedirect", {"x-amz-bucket-region": REGION})]
+    assert _summary(engine.run(engine.state_machine(), WINDOW))["intact"] is True
 
 
 # Throttling; any 5xx, with a code on the list or not; a listed code whatever its status.
