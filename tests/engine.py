@@ -104,7 +104,7 @@ class Engine:
         """Every invocation answered: the function's name and its payload."""
         self.faults: dict[str, list[tuple[int, str] | tuple[int, str, dict[str, str]]]] = {}
         """Errors the functions' calls meet, by operation (``s3.GetObject``): each the HTTP status and error code
-        of one call, in order; used up as they are met."""
+        of one call, and any headers its answer carries, in order; used up as they are met."""
         self.released = threading.Event()
         """Set while the functions answer; cleared, every invocation waits (up to a minute) until it is set again,
         and the executions that make them stay RUNNING."""
